@@ -1,0 +1,51 @@
+# Every target sets up .venv itself, so `make run` and `make test` work on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export GRADIO_ANALYTICS_ENABLED := False
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: run test bench train-vision train-text sample-images chromium venv clean
+
+venv: $(STAMP)
+
+# torch and torchvision are pinned to the releases that lie on this kind of machine's disk
+# (a looser range would pull a multi-GB build from the registry).
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "torch==2.14.1" "torchvision==0.29.1" || $(PY) -m pip install --quiet "torch>=2.6,<2.15" "torchvision>=0.21,<0.30"
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/claimbot serve
+
+# Debian's chromium for the browser tests; installed only when absent and we are root.
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "warning: could not install chromium; browser tests will be skipped"; \
+	  else echo "warning: chromium missing and not root; browser tests will be skipped"; fi; \
+	fi
+
+test: $(STAMP) chromium
+	$(PY) -m pytest -q -x --durations=15
+
+bench: $(STAMP)
+	$(PY) -m bench.run
+
+train-vision: $(STAMP)
+	$(PY) -m vision_models.train --synthetic --out vision_models/weights/damage_head.pt
+
+train-text: $(STAMP)
+	$(PY) -m claims.complaint train
+
+sample-images: $(STAMP)
+	$(PY) -m vision_models.synth --samples sample_images
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,126 @@
+"""Every threshold and limit, declared once with its default and help text.
+
+Precedence, highest first: keyword arguments, environment variables (`CLAIMBOT_<NAME>`), the TOML file
+named by `CLAIMBOT_SETTINGS_FILE` (default `claimbot.toml` in the working directory), then the defaults here.
+README's settings table is checked against this class by a test.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+SETTINGS_FILE_ENV = "CLAIMBOT_SETTINGS_FILE"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CLAIMBOT_", extra="ignore", validate_default=True)
+
+    # --- storage -------------------------------------------------------------------------------
+    data_dir: Path = Field(Path("data"), description="Folder holding claims.db and the photo store.")
+
+    # --- decision policy -----------------------------------------------------------------------
+    vision_confidence_threshold: float = Field(
+        0.60, ge=0, le=1, description="Calibrated confidence below which a photo's label goes to a person."
+    )
+    damaged_probability_threshold: float = Field(
+        0.5, ge=0, le=1, description="Probability of 'damaged' above which a photo counts as showing damage."
+    )
+    frustration_threshold: float = Field(
+        0.5, ge=0, le=1, description="Frustration score at or above which a claim goes to a person, priority high."
+    )
+    claim_window_days: int = Field(30, ge=0, description="Days after delivery within which a claim can be auto-approved.")
+    auto_approve_max_value: float = Field(
+        250.0, ge=0, description="Order value above which a person must approve (in the order's currency)."
+    )
+    default_resolution: dict[str, str] = Field(
+        default_factory=lambda: {
+            "crushed_packaging": "refund",
+            "torn_packaging": "refund",
+            "water_damage": "replacement",
+            "broken": "replacement",
+            "surface_damage": "refund",
+        },
+        description="Resolution when the customer asks for none, per damage label (refund or replacement).",
+    )
+
+    # --- fraud ---------------------------------------------------------------------------------
+    phash_max_distance: int = Field(
+        10, ge=0, le=64, description="Perceptual-hash Hamming distance at or below which two photos match."
+    )
+    velocity_max_claims: int = Field(3, ge=1, description="Claims from one email within the window before it is flagged.")
+    velocity_window_hours: float = Field(72.0, gt=0, description="Window for the claim-velocity check, in hours.")
+
+    # --- photo quality -------------------------------------------------------------------------
+    min_photo_side: int = Field(224, ge=1, description="Photos with a shorter side below this many pixels are too small.")
+    dark_brightness: float = Field(40.0, ge=0, le=255, description="Mean luma (0-255) below which a photo is too dark.")
+    blur_sharpness: float = Field(
+        60.0, ge=0, description="Laplacian variance below which a photo is too blurry."
+    )
+    uniform_stddev: float = Field(6.0, ge=0, description="Luma standard deviation below which a photo is nearly uniform.")
+
+    # --- input limits --------------------------------------------------------------------------
+    max_photos: int = Field(8, ge=1, description="Most photos accepted in one submission.")
+    max_photo_bytes: int = Field(25 * 1024 * 1024, ge=1024, description="Largest photo file accepted, in bytes.")
+    max_image_pixels: int = Field(
+        60_000_000, ge=10_000, description="Largest decoded image (width x height); larger is a decompression bomb."
+    )
+    min_description_chars: int = Field(3, ge=1, description="Shortest description accepted.")
+    max_description_chars: int = Field(5000, ge=10, description="Longest description accepted.")
+    max_message_chars: int = Field(5000, ge=10, description="Longest follow-up message or reviewer note accepted.")
+
+    # --- review --------------------------------------------------------------------------------
+    sla_high_hours: float = Field(1.0, gt=0, description="Time to a decision for high-priority cases, in hours.")
+    sla_normal_hours: float = Field(24.0, gt=0, description="Time to a decision for normal-priority cases, in hours.")
+    review_lock_minutes: float = Field(15.0, gt=0, description="How long opening a case keeps it assigned to a reviewer.")
+    reviewers: str = Field(
+        "", description="Reviewer accounts as 'name:password,name2:password2'. Empty: one random account is created."
+    )
+
+    # --- rate limits ---------------------------------------------------------------------------
+    login_max_failures: int = Field(5, ge=1, description="Failed reviewer logins per name within the window before lock-out.")
+    login_window_seconds: float = Field(300.0, gt=0, description="Window for counting failed logins, in seconds.")
+    submissions_per_email_per_hour: int = Field(
+        20, ge=1, description="Submissions accepted from one email per hour before further ones are refused."
+    )
+
+    # --- workflows -----------------------------------------------------------------------------
+    webhook_url: str = Field("", description="Where approved refunds and replacements are POSTed; empty: the local ledger.")
+    webhook_secret: str = Field("", description="HMAC-SHA256 key for the X-Signature header of webhook posts.")
+    webhook_max_attempts: int = Field(6, ge=1, description="Delivery attempts before a message is dead-lettered.")
+    webhook_backoff_seconds: float = Field(1.0, ge=0, description="First retry delay; doubles on each further try.")
+    webhook_timeout_seconds: float = Field(10.0, gt=0, description="HTTP timeout for one webhook post.")
+
+    # --- serving -------------------------------------------------------------------------------
+    vision_weights: str = Field("", description="Head weights from `python -m vision_models.train`; empty: the shipped ones.")
+    torch_threads: int = Field(0, ge=0, description="Threads torch may use per process; 0 lets the service choose.")
+    concurrency_limit: int = Field(4, ge=1, description="Claim submissions processed at once by the server.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = Path(os.environ.get(SETTINGS_FILE_ENV, "claimbot.toml"))
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_file.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+    def sla_hours(self, priority: str) -> float:
+        return self.sla_high_hours if priority == "high" else self.sla_normal_hours
+
+
+def load_settings(**overrides) -> Settings:
+    return Settings(**overrides)

@@ -1,0 +1,1 @@
+"""The Gradio apps (customer, reviewer, manager) and the launcher. Handlers call `claims.service` only."""

@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(6, ge=1, description="Delivery attempts before a message is dead-lettered.")
     webhook_backoff_seconds: float = Field(1.0, ge=0, description="First retry delay; doubles on each further try.")
     webhook_timeout_seconds: float = Field(10.0, gt=0, description="HTTP timeout for one webhook post.")
+    replacement_ship_days: int = Field(
+        2, ge=0, description="Business days within which a replacement ships; told to the customer."
+    )
 
     # --- serving -------------------------------------------------------------------------------
     vision_weights: str = Field("", description="Head weights from `python -m vision_models.train`; empty: the shipped ones.")

@@ -1,0 +1,312 @@
+"""Photo intake: check every uploaded file, decode it once, and store the original bytes by SHA-256.
+
+What gets in: JPEG, PNG, WEBP and HEIC, recognised by their content (magic bytes, then Pillow restricted
+to that one format), never by file name. What stays out, each with a message the customer can act on:
+other types (SVG, HTML, PDF, GIF ...), empty, corrupt or truncated files (every photo is fully decoded),
+decompression bombs (pixel count checked from the header before decoding), files over the size limit
+(checked before reading), and more photos than allowed. A submission is validated as a whole before
+anything is stored, so a bad photo changes nothing.
+
+Each accepted photo is decoded exactly once, into a reduced RGB copy in its EXIF orientation; that copy
+feeds the perceptual hash, the quality checks and the vision model. The stored file is the original bytes.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import struct
+import tempfile
+import threading
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import imagehash
+from PIL import Image, ImageOps
+
+from claims.config import Settings
+from claims.errors import PhotoRejected
+from claims.models import StoredPhoto
+
+# Pillow format name -> (MIME type, file extension of the stored original)
+ACCEPTED_FORMATS: dict[str, tuple[str, str]] = {
+    "JPEG": ("image/jpeg", "jpg"),
+    "PNG": ("image/png", "png"),
+    "WEBP": ("image/webp", "webp"),
+    "HEIF": ("image/heic", "heic"),
+}
+# ISO base media "ftyp" brands used by HEIC/HEIF still images (phones write heic or mif1).
+_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1"}
+
+# The decoded copy is at most this many pixels on its long side: enough for the quality checks and the
+# model (224 px), small enough that a 48-megapixel photo costs little memory.
+WORKING_SIDE = 1024
+
+_EXIF_IFD = 0x8769
+_TAG_ORIENTATION = 0x0112
+_TAG_DATETIME = 0x0132
+_TAG_DATETIME_ORIGINAL = 0x9003
+_TAG_OFFSET_TIME_ORIGINAL = 0x9011
+
+_heif_lock = threading.Lock()
+_heif_registered = False
+
+PhotoSource = str | os.PathLike | bytes | bytearray | tuple
+
+
+@dataclass
+class IncomingPhoto:
+    """A photo that passed every check, decoded once; not yet stored."""
+
+    data: bytes
+    sha256: str
+    format: str
+    mime: str
+    ext: str
+    width: int  # of the original, after EXIF orientation
+    height: int
+    phash: str
+    exif_taken_at: datetime | None
+    original_name: str
+    image: Image.Image = field(repr=False)  # oriented RGB copy, long side <= WORKING_SIDE
+
+    def to_stored(self) -> StoredPhoto:
+        return StoredPhoto(
+            sha256=self.sha256, phash=self.phash, width=self.width, height=self.height, mime=self.mime,
+            size_bytes=len(self.data), original_name=self.original_name, exif_taken_at=self.exif_taken_at,
+        )
+
+
+def _ensure_heif() -> None:
+    global _heif_registered
+    with _heif_lock:
+        if not _heif_registered:
+            import pillow_heif
+
+            pillow_heif.register_heif_opener()
+            _heif_registered = True
+
+
+def sniff_format(head: bytes) -> str | None:
+    """The Pillow format name the first bytes announce, if it is one we accept."""
+    if head[:3] == b"\xff\xd8\xff":
+        return "JPEG"
+    if head[:8] == b"\x89PNG\r\n\x1a\n":
+        return "PNG"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
+        return "HEIF"
+    return None
+
+
+def _label(index: int, name: str) -> str:
+    return f"photo {index} ({name})" if name else f"photo {index}"
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def _clean_name(name: str) -> str:
+    name = re.sub(r"[\x00-\x1f\x7f]", "", os.path.basename(str(name)))
+    return name[:120]
+
+
+def _read_source(source: PhotoSource, index: int, settings: Settings) -> tuple[bytes, str]:
+    """The bytes and display name of one upload, refusing oversized files before reading them."""
+    limit = settings.max_photo_bytes
+    if isinstance(source, tuple):
+        if len(source) != 2:
+            raise TypeError("a photo tuple must be (file name, bytes)")
+        name, data = _clean_name(source[0]), bytes(source[1])
+    elif isinstance(source, (bytes, bytearray, memoryview)):
+        name, data = "", bytes(source)
+    elif isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        name = _clean_name(path.name)
+        try:
+            size = path.stat().st_size
+            if size > limit:
+                raise PhotoRejected(
+                    f"{_label(index, name)} is {_megabytes(size)}; the limit is {_megabytes(limit)} per photo: "
+                    "please send a smaller photo."
+                )
+            with path.open("rb") as handle:
+                data = handle.read(limit + 1)  # the file may have grown since stat
+        except OSError as exc:
+            raise PhotoRejected(f"{_label(index, name)} could not be opened: please attach it again.") from exc
+    else:
+        raise TypeError(f"unsupported photo source {type(source).__name__}")
+    if len(data) > limit:
+        raise PhotoRejected(
+            f"{_label(index, name)} is {_megabytes(len(data))}; the limit is {_megabytes(limit)} per photo: "
+            "please send a smaller photo."
+        )
+    if not data:
+        raise PhotoRejected(f"{_label(index, name)} is empty (0 bytes): please attach the photo again.")
+    return data, name
+
+
+def _exif_time(exif: Image.Exif) -> datetime | None:
+    """DateTimeOriginal (with its UTC offset when recorded; otherwise taken as UTC), else DateTime."""
+    try:
+        sub = exif.get_ifd(_EXIF_IFD)
+    except Exception:  # a malformed EXIF block must not sink an otherwise good photo
+        sub = {}
+    raw = sub.get(_TAG_DATETIME_ORIGINAL) or exif.get(_TAG_DATETIME)
+    if not isinstance(raw, str):
+        return None
+    try:
+        moment = datetime.strptime(raw.strip().rstrip("\x00"), "%Y:%m:%d %H:%M:%S")
+    except ValueError:
+        return None
+    offset = sub.get(_TAG_OFFSET_TIME_ORIGINAL)
+    tz = timezone.utc
+    if isinstance(offset, str):
+        match = re.fullmatch(r"([+-])(\d{2}):(\d{2})", offset.strip().rstrip("\x00"))
+        if match:
+            sign = 1 if match.group(1) == "+" else -1
+            tz = timezone(sign * timedelta(hours=int(match.group(2)), minutes=int(match.group(3))))
+    return moment.replace(tzinfo=tz).astimezone(timezone.utc)
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    if image.mode == "RGB":
+        return image
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return image.convert("RGB")
+
+
+def _decode(data: bytes, fmt: str, label: str, settings: Settings) -> tuple[Image.Image, int, int, Image.Exif]:
+    """Fully decode one photo (reduced when the format allows), oriented; raise PhotoRejected if we cannot."""
+    unreadable = (
+        f"{label} is not a picture we can read: please send a JPEG, PNG, WEBP or HEIC photo."
+    )
+    damaged = f"{label} is damaged or incomplete (it could not be read to the end): please attach it again."
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data), formats=[fmt])
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise PhotoRejected(_bomb_message(label, None, settings)) from None
+        except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
+            raise PhotoRejected(unreadable) from exc
+        width, height = image.size
+        if width * height > settings.max_image_pixels or width <= 0 or height <= 0:
+            raise PhotoRejected(_bomb_message(label, (width, height), settings))
+        if fmt == "JPEG":
+            # DCT scaling: decode a large JPEG straight to about WORKING_SIDE, still reading all its data.
+            image.draft("RGB", (WORKING_SIDE, WORKING_SIDE))
+        try:
+            image.load()
+            exif = image.getexif()  # after load: for PNG, reading EXIF may read the rest of the file
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise PhotoRejected(_bomb_message(label, (width, height), settings)) from None
+        except (OSError, SyntaxError, ValueError, EOFError, struct.error, MemoryError) as exc:
+            raise PhotoRejected(damaged) from exc
+    orientation = exif.get(_TAG_ORIENTATION, 1)
+    if orientation in (5, 6, 7, 8):
+        width, height = height, width
+    try:
+        oriented = ImageOps.exif_transpose(image)
+    except Exception:  # an orientation tag Pillow cannot apply: keep the photo as stored
+        oriented = image
+    oriented = _to_rgb(oriented)
+    if max(oriented.size) > WORKING_SIDE:
+        oriented.thumbnail((WORKING_SIDE, WORKING_SIDE), Image.Resampling.BILINEAR)
+    return oriented, width, height, exif
+
+
+def _bomb_message(label: str, size: tuple[int, int] | None, settings: Settings) -> str:
+    limit = f"{settings.max_image_pixels / 1e6:.0f} megapixels"
+    dims = f" ({size[0]} x {size[1]} pixels)" if size else ""
+    return f"{label} is too large{dims}; the limit is {limit}: please send a smaller photo."
+
+
+def read_photo(source: PhotoSource, *, index: int, settings: Settings) -> IncomingPhoto:
+    """Check and decode one upload; `index` counts from 1 and appears in messages."""
+    data, name = _read_source(source, index, settings)
+    label = _label(index, name)
+    fmt = sniff_format(data[:16])
+    if fmt is None:
+        raise PhotoRejected(f"{label} is not a picture we can read: please send a JPEG, PNG, WEBP or HEIC photo.")
+    if fmt == "HEIF":
+        _ensure_heif()
+    image, width, height, exif = _decode(data, fmt, label, settings)
+    mime, ext = ACCEPTED_FORMATS[fmt]
+    return IncomingPhoto(
+        data=data,
+        sha256=hashlib.sha256(data).hexdigest(),
+        format=fmt,
+        mime=mime,
+        ext=ext,
+        width=width,
+        height=height,
+        phash=str(imagehash.phash(image)),
+        exif_taken_at=_exif_time(exif),
+        original_name=name,
+        image=image,
+    )
+
+
+def read_photos(sources: Sequence[PhotoSource] | None, settings: Settings) -> list[IncomingPhoto]:
+    """Check every photo of one submission; the first bad one raises PhotoRejected and nothing is kept.
+
+    The same file sent twice counts once.
+    """
+    sources = list(sources or [])
+    if len(sources) > settings.max_photos:
+        raise PhotoRejected(
+            f"You sent {len(sources)} photos; please send at most {settings.max_photos} "
+            "(the clearest ones of the damage and of the packaging)."
+        )
+    photos: list[IncomingPhoto] = []
+    seen: set[str] = set()
+    for index, source in enumerate(sources, start=1):
+        photo = read_photo(source, index=index, settings=settings)
+        if photo.sha256 not in seen:
+            seen.add(photo.sha256)
+            photos.append(photo)
+    return photos
+
+
+class PhotoStore:
+    """Original photo files under `root/ab/abcdef...<sha256>.<ext>`: written once, never changed."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def path_for(self, sha256: str, ext: str) -> Path:
+        if not re.fullmatch(r"[0-9a-f]{64}", sha256) or ext not in {e for _, e in ACCEPTED_FORMATS.values()}:
+            raise ValueError("not a stored photo name")
+        return self.root / sha256[:2] / f"{sha256}.{ext}"
+
+    def save(self, photo: IncomingPhoto) -> Path:
+        """Write the original bytes unless already stored; atomic, so a crash leaves no half file."""
+        path = self.path_for(photo.sha256, photo.ext)
+        if path.exists():
+            return path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(photo.data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    def save_all(self, photos: Iterable[IncomingPhoto]) -> list[Path]:
+        return [self.save(photo) for photo in photos]

@@ -1,0 +1,281 @@
+"""The claim store: schema and migrations, round trips, the append-only audit trail, orders import."""
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from claims.demo_orders import DEMO_ORDER_IDS, OrdersFileError, read_orders_csv
+from claims.models import Order, StoredPhoto, utcnow
+from claims.store import SCHEMA_VERSION, SchemaTooNew, Store, iso, parse_time
+
+TABLES = {
+    "meta", "orders", "claims", "photos", "claim_photos", "messages", "events", "reviews", "review_locks",
+    "labelled_examples", "reviewers", "login_attempts", "idempotency_keys", "workflows", "outbox", "ledger",
+}
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store.open(tmp_path / "claims.db") as s:
+        yield s
+
+
+def claim_row(claim_id="CLM-AAAAAAAAAA", **over) -> dict:
+    now = iso(utcnow())
+    row = {
+        "claim_id": claim_id, "order_id": "DEMO-1001", "email": "demo@example.com", "description": "box crushed",
+        "token_hash": "0" * 64, "status": "in_review", "priority": "normal", "reasons": ["low_confidence"],
+        "complaint": {"intent": "refund"}, "created_at": now, "updated_at": now,
+    }
+    row.update(over)
+    return row
+
+
+def photo(sha="a" * 64) -> StoredPhoto:
+    return StoredPhoto(sha256=sha, phash="f" * 16, width=640, height=480, mime="image/jpeg", size_bytes=1234)
+
+
+def test_migration_from_an_empty_file_creates_every_table_and_records_the_version(tmp_path):
+    path = tmp_path / "empty.db"
+    path.touch()
+    with Store.open(path) as store:
+        assert store.schema_version() == SCHEMA_VERSION
+        assert TABLES <= set(store.db.table_names())
+
+
+def test_reopening_a_migrated_database_keeps_its_data(tmp_path):
+    path = tmp_path / "claims.db"
+    with Store.open(path) as store:
+        store.insert_claim(claim_row())
+    with Store.open(path) as store:
+        assert store.get_claim("CLM-AAAAAAAAAA")["description"] == "box crushed"
+        assert store.schema_version() == SCHEMA_VERSION
+
+
+def test_refuses_a_database_from_a_newer_version(tmp_path):
+    path = tmp_path / "future.db"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(SchemaTooNew):
+        Store.open(path)
+
+
+def test_uses_wal_foreign_keys_and_a_busy_timeout(store):
+    assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert store.conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
+
+
+def test_demo_orders_are_seeded_once_on_first_open(tmp_path):
+    path = tmp_path / "claims.db"
+    with Store.open(path) as store:
+        assert store.count_orders() == len(DEMO_ORDER_IDS) == 10
+        first = store.get_order("DEMO-1001").delivered_at
+    with Store.open(path) as store:
+        assert store.count_orders() == 10
+        assert store.get_order("DEMO-1001").delivered_at == first
+
+
+def test_demo_orders_cover_the_documented_cases(store):
+    now = utcnow()
+    cheap, vase, phone, old, sold_out = (store.get_order(f"DEMO-100{i}") for i in range(1, 6))
+    assert cheap.in_stock and cheap.value < 100 and now - cheap.delivered_at < timedelta(days=3)
+    assert vase.category == "ceramics_glass" and vase.in_stock
+    assert phone.value > 250
+    assert now - old.delivered_at > timedelta(days=59)
+    assert not sold_out.in_stock
+    assert {store.get_order(i).email for i in DEMO_ORDER_IDS} == {"demo@example.com"}
+
+
+def test_order_round_trip_keeps_every_field(store):
+    order = Order(
+        order_id="SHOP-1", email="a@b.co", customer_name="Ana", item_name="Lamp", sku="L1", category="home",
+        value=12.5, currency="USD", ordered_at=datetime(2026, 1, 1, tzinfo=timezone.utc),
+        delivered_at=datetime(2026, 1, 3, 12, tzinfo=timezone.utc), in_stock=False, stock_count=0,
+    )
+    store.upsert_orders([order])
+    assert store.get_order("SHOP-1") == order
+    assert store.get_order("NOPE-1") is None
+
+
+def test_claim_round_trip_decodes_json_columns(store):
+    store.insert_claim(claim_row())
+    claim = store.get_claim("CLM-AAAAAAAAAA")
+    assert claim["reasons"] == ["low_confidence"] and claim["complaint"] == {"intent": "refund"}
+    store.update_claim("CLM-AAAAAAAAAA", status="approved_refund", reasons=["reviewer"])
+    claim = store.get_claim("CLM-AAAAAAAAAA")
+    assert (claim["status"], claim["reasons"]) == ("approved_refund", ["reviewer"])
+
+
+def test_unknown_status_is_refused_by_the_schema(store):
+    with pytest.raises(sqlite3.IntegrityError):
+        store.insert_claim(claim_row(status="maybe"))
+
+
+def test_one_photo_file_can_belong_to_several_claims(store):
+    store.insert_claim(claim_row("CLM-AAAAAAAAAA"))
+    store.insert_claim(claim_row("CLM-BBBBBBBBBB"))
+    store.add_photo(photo(), ext="jpg")
+    store.add_photo(photo(), ext="jpg")  # seen again: kept once
+    assert store.link_photo("CLM-AAAAAAAAAA", "a" * 64, position=1, prediction={"label": "broken"})
+    assert store.link_photo("CLM-BBBBBBBBBB", "a" * 64, position=1)
+    assert not store.link_photo("CLM-BBBBBBBBBB", "a" * 64, position=2)
+    assert store.db["photos"].count == 1
+    assert store.claim_photos("CLM-AAAAAAAAAA")[0]["prediction"] == {"label": "broken"}
+    assert store.photos_of_other_claims("CLM-AAAAAAAAAA") == [("CLM-BBBBBBBBBB", "a" * 64, "f" * 16)]
+
+
+def test_photo_link_needs_an_existing_claim_and_photo(store):
+    with pytest.raises(sqlite3.IntegrityError):
+        store.link_photo("CLM-NOSUCHCLAIM", "b" * 64, position=1)
+
+
+def test_events_are_append_only(store):
+    store.insert_claim(claim_row())
+    store.log_event("CLM-AAAAAAAAAA", "system", "decided", status="in_review", reasons=("low_confidence",),
+                    model_versions={"vision": "v1"}, detail={"x": 1})
+    (event,) = store.events("CLM-AAAAAAAAAA")
+    assert (event["kind"], event["reasons"], event["model_versions"]) == ("decided", ["low_confidence"], {"vision": "v1"})
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        store.conn.execute("UPDATE events SET kind = 'forged'")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        store.conn.execute("DELETE FROM events")
+
+
+def test_events_without_a_claim_are_allowed_for_logins(store):
+    store.log_event(None, "reviewer:ana", "login_failed")
+    assert store.events(kind="login_failed")[0]["claim_id"] is None
+
+
+def test_transaction_commits_everything_or_nothing(store):
+    store.insert_claim(claim_row())
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            store.update_claim("CLM-AAAAAAAAAA", status="approved_refund")
+            store.log_event("CLM-AAAAAAAAAA", "reviewer:ana", "reviewed", status="approved_refund")
+            raise RuntimeError("crash between the two writes")
+    assert store.get_claim("CLM-AAAAAAAAAA")["status"] == "in_review"
+    assert store.events("CLM-AAAAAAAAAA") == []
+
+
+def test_nested_transaction_failure_rolls_back_only_the_inner_block(store):
+    store.insert_claim(claim_row())
+    with store.transaction():
+        store.log_event("CLM-AAAAAAAAAA", "system", "outer")
+        with pytest.raises(ValueError):
+            with store.transaction():
+                store.log_event("CLM-AAAAAAAAAA", "system", "inner")
+                raise ValueError
+    assert [e["kind"] for e in store.events("CLM-AAAAAAAAAA")] == ["outer"]
+
+
+def test_concurrent_writers_from_threads_all_land(store):
+    store.insert_claim(claim_row())
+
+    def write(n):
+        for i in range(20):
+            with store.transaction():
+                store.log_event("CLM-AAAAAAAAAA", "system", f"t{n}-{i}")
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(store.events("CLM-AAAAAAAAAA")) == 80
+
+
+def test_a_second_connection_sees_committed_writes(tmp_path):
+    path = tmp_path / "claims.db"
+    with Store.open(path) as writer, Store.open(path) as reader:
+        writer.insert_claim(claim_row())
+        assert reader.get_claim("CLM-AAAAAAAAAA") is not None
+
+
+def test_review_lock_round_trip(store):
+    store.insert_claim(claim_row())
+    until = utcnow() + timedelta(minutes=15)
+    store.set_lock("CLM-AAAAAAAAAA", "ana", until)
+    lock = store.get_lock("CLM-AAAAAAAAAA")
+    assert lock["reviewer"] == "ana" and parse_time(lock["until"]) == parse_time(iso(until))
+    store.release_lock("CLM-AAAAAAAAAA")
+    assert store.get_lock("CLM-AAAAAAAAAA") is None
+
+
+def test_labelled_example_is_updated_when_corrected_again(store):
+    store.insert_claim(claim_row())
+    store.add_photo(photo(), ext="jpg")
+    store.link_photo("CLM-AAAAAAAAAA", "a" * 64, position=1)
+    for label in ("broken", "water_damage"):
+        store.add_labelled_example(claim_id="CLM-AAAAAAAAAA", sha256="a" * 64, label=label,
+                                   predicted_label="no_damage", reviewer="ana")
+    (example,) = store.labelled_examples()
+    assert (example["label"], example["ext"]) == ("water_damage", "jpg")
+
+
+def test_login_failures_are_counted_since_the_last_success(store):
+    since = utcnow() - timedelta(minutes=5)
+    store.add_login_attempt("ana", success=False)
+    store.add_login_attempt("ana", success=False)
+    assert store.count_login_failures("ana", since) == 2
+    store.add_login_attempt("ana", success=True)
+    store.add_login_attempt("ana", success=False)
+    assert store.count_login_failures("ana", since) == 1
+    assert store.count_login_failures("bob", since) == 0
+
+
+def test_backup_copies_a_consistent_database(store, tmp_path):
+    store.insert_claim(claim_row())
+    target = tmp_path / "backup" / "copy.db"
+    store.backup(target)
+    with Store.open(target, seed_demo=False) as copy:
+        assert copy.get_claim("CLM-AAAAAAAAAA") is not None
+        assert copy.schema_version() == SCHEMA_VERSION
+
+
+def test_idempotency_keys_expire(store):
+    store.insert_claim(claim_row())
+    store.put_idempotency("k1", fingerprint="f", claim_id="CLM-AAAAAAAAAA", access_token="t")
+    assert store.get_idempotency("k1")["access_token"] == "t"
+    assert store.purge_idempotency(utcnow() + timedelta(seconds=1)) == 1
+    assert store.get_idempotency("k1") is None
+
+
+# --- orders CSV ----------------------------------------------------------------------------------
+
+def test_reads_a_valid_orders_csv(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "order_id,email,item_name,value,delivered_at,in_stock\n"
+        "shop-1,Ana@Example.com,Lamp,12.50,2026-01-03,yes\n"
+        "SHOP-2,bob@example.com,Mug,5,2026-01-04T10:00:00+01:00,0\n"
+    )
+    one, two = read_orders_csv(path)
+    assert (one.order_id, one.email, one.value, one.in_stock) == ("SHOP-1", "ana@example.com", 12.5, True)
+    assert two.delivered_at == datetime(2026, 1, 4, 9, tzinfo=timezone.utc) and not two.in_stock
+
+
+def test_bad_rows_are_reported_by_line_number(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "order_id,email,item_name,value\n"
+        "SHOP-1,ana@example.com,Lamp,12.50\n"
+        "SHOP-2,not-an-email,Mug,5\n"
+        "SHOP-3,c@example.com,Vase,-3\n"
+        "SHOP-1,d@example.com,Lamp,1\n"
+    )
+    with pytest.raises(OrdersFileError) as err:
+        read_orders_csv(path)
+    assert [line for line, _ in err.value.errors] == [3, 4, 5]
+    assert "line 3" in str(err.value) and "nothing was imported" in str(err.value)
+
+
+def test_missing_required_columns_are_named(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text("order_id,email\nSHOP-1,a@b.co\n")
+    with pytest.raises(OrdersFileError, match="missing column.*item_name, value"):
+        read_orders_csv(path)

@@ -1,0 +1,393 @@
+"""ClaimService end to end with simple doubles for the two models (the real ones: see the slow test)."""
+from __future__ import annotations
+
+import io
+import re
+import threading
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from claims.config import Settings
+from claims.errors import CaseLocked, ClaimNotFound, InvalidAction, InvalidInput, PhotoRejected, RateLimited
+from claims.models import ComplaintAnalysis, utcnow
+from claims.service import ClaimService
+from claims.store import iso
+from vision_models.labels import DAMAGE_LABELS, DamagePrediction
+
+
+class FakeVision:
+    """Says `label` for every photo, or the next of `script` when given."""
+
+    version = "fake-vision-1"
+
+    def __init__(self, label="broken", confidence=0.95, script=None):
+        self.label, self.confidence, self.script = label, confidence, list(script or [])
+        self.batches: list[int] = []
+
+    def predict_batch(self, images):
+        self.batches.append(len(images))
+        out = []
+        for image in images:
+            assert isinstance(image, Image.Image)
+            label = self.script.pop(0) if self.script else self.label
+            rest = (1 - self.confidence) / (len(DAMAGE_LABELS) - 1)
+            probs = {name: (self.confidence if name == label else rest) for name in DAMAGE_LABELS}
+            damaged = 1 - probs["no_damage"]
+            out.append(DamagePrediction(label, self.confidence, probs, damaged, model_version=self.version))
+        return out
+
+
+class FakeText:
+    version = "fake-text-1"
+
+    def __init__(self, **fields):
+        fields.setdefault("intent", "refund")
+        fields.setdefault("damage_types", ("broken",))
+        fields.setdefault("summary", "Item arrived broken; wants a refund.")
+        self.analysis = ComplaintAnalysis(**fields)
+        self.texts: list[str] = []
+
+    def analyze(self, text):
+        self.texts.append(text)
+        return self.analysis
+
+
+def photo_bytes(seed: int, fmt="JPEG", size=(640, 480), brightness=None) -> bytes:
+    rng = np.random.default_rng(seed)
+    pixels = rng.integers(40, 220, (size[1] // 8, size[0] // 8, 3), dtype=np.uint8)
+    image = Image.fromarray(pixels, "RGB").resize(size, Image.Resampling.NEAREST)
+    if brightness is not None:
+        image = Image.new("RGB", size, (brightness,) * 3)
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def make_service(tmp_path):
+    opened = []
+
+    def make(vision=None, text=None, **settings):
+        settings.setdefault("reviewers", "ana:correct-horse,bob:battery-staple")
+        svc = ClaimService.open(tmp_path / "data" / "claims.db", settings=Settings(**settings),
+                                vision=vision or FakeVision(), text=text or FakeText())
+        opened.append(svc)
+        return svc
+
+    yield make
+    for svc in opened:
+        svc.close()
+
+
+@pytest.fixture
+def svc(make_service):
+    return make_service()
+
+
+def file_claim(svc, order="DEMO-1001", photos=None, seed=1, **kw):
+    photos = [photo_bytes(seed)] if photos is None else photos
+    return svc.submit_claim(order, "demo@example.com", kw.pop("description", "The board arrived cracked in two."),
+                            photos, **kw)
+
+
+def test_clear_claim_is_refunded_automatically_end_to_end(svc, tmp_path):
+    result = file_claim(svc, photos=[photo_bytes(1), photo_bytes(2, fmt="PNG")])
+    assert re.fullmatch(r"CLM-[A-Z2-7]{10}", result["claim_id"])
+    assert len(result["access_token"]) >= 32
+    assert (result["status"], result["resolution"]) == ("auto_refund", "refund")
+    assert result["message"] and result["reasons"] == ["intent_refund"]
+    assert svc.vision.batches == [2]  # one batch for all photos
+    kinds = [e["kind"] for e in svc.store.events(result["claim_id"])]
+    assert kinds == ["submitted", "decided", "workflow_requested"]
+    (decided,) = svc.store.events(result["claim_id"], kind="decided")
+    assert decided["model_versions"]["vision"] == "fake-vision-1"
+    assert decided["model_versions"]["text"] == "fake-text-1"
+    for photo in result["photos"]:
+        path = svc.customer_photo(result["claim_id"], result["access_token"], photo["sha256"])
+        assert path.parent.parent == tmp_path / "data" / "photos" and path.is_file()
+        assert photo["label"] == "broken"
+    assert [m["actor"] for m in result["thread"]] == ["customer", "bot"]
+    assert result["thread"][0]["photos"] == [p["sha256"] for p in result["photos"]]
+
+
+def test_status_needs_the_right_token_and_hides_whether_the_id_exists(svc):
+    result = file_claim(svc)
+    assert svc.claim_status(result["claim_id"], result["access_token"])["status"] == "auto_refund"
+    with pytest.raises(ClaimNotFound) as wrong_token:
+        svc.claim_status(result["claim_id"], "not-the-token")
+    with pytest.raises(ClaimNotFound) as unknown:
+        svc.claim_status("CLM-AAAAAAAAAA", result["access_token"])
+    assert str(wrong_token.value) == str(unknown.value)
+
+
+def test_a_bad_photo_stores_nothing(svc, tmp_path):
+    with pytest.raises(PhotoRejected, match=r"photo 2 \(evil.svg\)"):
+        file_claim(svc, photos=[photo_bytes(1), ("evil.svg", b"<svg onload=alert(1)></svg>")])
+    assert svc.store.db["claims"].count == 0 and svc.store.db["photos"].count == 0
+    assert not (tmp_path / "data" / "photos").exists() or not any((tmp_path / "data" / "photos").rglob("*.*"))
+
+
+@pytest.mark.parametrize(
+    "order, email, description, match",
+    [
+        ("", "demo@example.com", "broken box", "order number"),
+        ("DEMO 1001; DROP TABLE", "demo@example.com", "broken box", "order number"),
+        ("DEMO-1001", "not-an-email", "broken box", "email address"),
+        ("DEMO-1001", "demo@example.com", "   ", "what happened"),
+        ("DEMO-1001", "demo@example.com", "ok", "few more words"),
+        ("DEMO-1001", "demo@example.com", "x" * 5001, "5001 characters"),
+    ],
+)
+def test_bad_fields_are_refused_with_a_clear_message(svc, order, email, description, match):
+    with pytest.raises(InvalidInput, match=match):
+        svc.submit_claim(order, email, description, [photo_bytes(1)])
+    assert svc.store.db["claims"].count == 0
+
+
+def test_retry_with_the_same_idempotency_key_returns_the_first_result(svc):
+    first = file_claim(svc, idempotency_key="retry-123")
+    again = file_claim(svc, idempotency_key="retry-123")
+    assert (again["claim_id"], again["access_token"]) == (first["claim_id"], first["access_token"])
+    assert svc.store.db["claims"].count == 1
+    assert svc.vision.batches == [1]
+    with pytest.raises(InvalidInput, match="already used"):
+        file_claim(svc, idempotency_key="retry-123", description="A different story entirely.")
+
+
+def test_submissions_per_email_are_rate_limited(make_service):
+    svc = make_service(submissions_per_email_per_hour=2)
+    file_claim(svc, seed=1)
+    file_claim(svc, seed=2)
+    with pytest.raises(RateLimited):
+        file_claim(svc, seed=3)
+
+
+def test_frustrated_customer_goes_to_a_person_with_high_priority_first_in_queue(make_service):
+    svc = make_service(vision=FakeVision(confidence=0.4))
+    calm = file_claim(svc, seed=1)
+    svc._text = FakeText(frustrated=True, frustration_score=0.9, sentiment=-0.8)
+    upset = file_claim(svc, seed=2)
+    assert (upset["status"], upset["priority"]) == ("in_review", "high")
+    assert "customer_frustrated" in upset["reasons"]
+    queue = svc.queue()
+    assert [item["claim_id"] for item in queue] == [upset["claim_id"], calm["claim_id"]]
+    assert 3000 < queue[0]["sla_seconds_left"] <= 3600
+    assert 23 * 3600 < queue[1]["sla_seconds_left"] <= 24 * 3600
+
+
+def test_no_photo_asks_for_photos_and_talk_to_a_person_keeps_the_thread(svc):
+    result = file_claim(svc, photos=[])
+    assert result["status"] == "needs_more_photos" and "no_photos" in result["reasons"]
+    after = svc.request_human(result["claim_id"], result["access_token"], "Please call me.")
+    assert (after["status"], after["priority"]) == ("in_review", "high")
+    assert "human_requested" in after["reasons"]
+    assert [(m["actor"], m["kind"]) for m in after["thread"]] == [
+        ("customer", "claim"), ("bot", "decision"), ("customer", "human_requested"), ("bot", "decision"),
+    ]
+    assert after["thread"][0]["text"] == "The board arrived cracked in two."
+    case = svc.open_case(result["claim_id"], "ana")
+    assert "The board arrived cracked in two." in case["complaint"]["text"]
+    assert "Please call me." in case["complaint"]["text"]
+
+
+def test_talk_to_a_person_works_even_after_an_automatic_approval(svc):
+    result = file_claim(svc)
+    after = svc.request_human(result["claim_id"], result["access_token"])
+    assert (after["status"], after["priority"], after["resolution"]) == ("in_review", "high", "refund")
+
+
+def test_more_photos_decide_the_claim_again_with_everything_it_holds(svc):
+    result = file_claim(svc, photos=[photo_bytes(1, brightness=5)])  # too dark
+    assert result["status"] == "needs_more_photos"
+    after = svc.add_evidence(result["claim_id"], result["access_token"], "Here is a better one.", [photo_bytes(7)])
+    assert after["status"] == "auto_refund"
+    assert len(after["photos"]) == 2
+    assert svc.text.texts[-1] == "The board arrived cracked in two.\n\nHere is a better one."
+    assert svc.vision.batches == [1, 1]  # stored photos are not looked at again
+    with pytest.raises(InvalidAction):
+        svc.add_evidence(result["claim_id"], result["access_token"], "more")
+
+
+def test_add_evidence_needs_something_to_add(svc):
+    result = file_claim(svc, photos=[])
+    with pytest.raises(InvalidInput, match="message or at least one photo"):
+        svc.add_evidence(result["claim_id"], result["access_token"], "  ", [])
+
+
+def test_opening_a_case_locks_it_for_other_reviewers_until_it_expires(make_service):
+    svc = make_service(vision=FakeVision(confidence=0.3))
+    claim = file_claim(svc)
+    case = svc.open_case(claim["claim_id"], "ana")
+    assert case["lock"]["reviewer"] == "ana"
+    assert svc.queue()[0]["locked_by"] == "ana"
+    with pytest.raises(CaseLocked) as err:
+        svc.open_case(claim["claim_id"], "bob")
+    assert err.value.holder == "ana"
+    with pytest.raises(CaseLocked):
+        svc.decide(claim["claim_id"], "bob", "approve_refund")
+    svc.store.set_lock(claim["claim_id"], "ana", utcnow() - timedelta(seconds=1))  # expired
+    assert svc.open_case(claim["claim_id"], "bob")["lock"]["reviewer"] == "bob"
+
+
+def test_case_view_holds_every_piece_of_evidence(make_service):
+    svc = make_service(vision=FakeVision(confidence=0.3))
+    claim = file_claim(svc, photos=[photo_bytes(1), photo_bytes(2)])
+    case = svc.open_case(claim["claim_id"], "ana")
+    assert case["claim"]["email"] == "demo@example.com" and case["order"]["order_id"] == "DEMO-1001"
+    assert len(case["photos"]) == 2 and case["photos"][0]["probabilities"]["broken"] == pytest.approx(0.3)
+    assert case["complaint"]["summary"] == "Item arrived broken; wants a refund."
+    assert [e["kind"] for e in case["events"]] == ["submitted", "decided", "review_opened"]
+    assert case["fraud_signals"] == []
+
+
+def test_only_a_reviewer_denies_and_needs_a_note(make_service):
+    svc = make_service(vision=FakeVision(confidence=0.3))
+    claim = file_claim(svc)
+    svc.open_case(claim["claim_id"], "ana")
+    with pytest.raises(InvalidInput, match="note"):
+        svc.decide(claim["claim_id"], "ana", "deny")
+    result = svc.decide(claim["claim_id"], "ana", "deny", "The photo shows a different product.")
+    assert result["status"] == "denied"
+    assert "different product" in result["message"]
+    last = result["thread"][-1]
+    assert last["actor"] == "reviewer" and "ana" not in str(result)
+    (reviewed,) = svc.store.events(claim["claim_id"], kind="reviewed")
+    assert reviewed["actor"] == "reviewer:ana" and reviewed["status"] == "denied"
+    assert svc.store.get_lock(claim["claim_id"]) is None
+    assert svc.store.reviews(claim["claim_id"])[0]["action"] == "deny"
+    system_statuses = {e["status"] for e in svc.store.events() if e["actor"] == "system"}
+    assert "denied" not in system_statuses
+
+
+def test_reviewer_approval_starts_the_workflow_in_the_same_transaction(make_service):
+    svc = make_service(vision=FakeVision(confidence=0.3))
+    claim = file_claim(svc)
+    result = svc.decide(claim["claim_id"], "ana", "approve_replacement", "")
+    assert (result["status"], result["resolution"]) == ("approved_replacement", "replacement")
+    kinds = [e["kind"] for e in svc.store.events(claim["claim_id"])]
+    assert kinds[-2:] == ["reviewed", "workflow_requested"]
+    with pytest.raises(InvalidAction):
+        svc.decide(claim["claim_id"], "ana", "deny", "too late")
+
+
+def test_a_failed_workflow_hook_rolls_back_the_decision(make_service, monkeypatch):
+    svc = make_service(vision=FakeVision(confidence=0.3))
+    claim = file_claim(svc)
+
+    def boom(tx, claim_id, resolution):
+        raise RuntimeError("workflow store down")
+
+    monkeypatch.setattr(svc, "_start_workflow", boom)
+    with pytest.raises(RuntimeError):
+        svc.decide(claim["claim_id"], "ana", "approve_refund")
+    assert svc.claim_status(claim["claim_id"], claim["access_token"])["status"] == "in_review"
+    assert svc.store.events(claim["claim_id"], kind="reviewed") == []
+
+
+def test_answer_to_a_reviewer_question_goes_back_to_the_reviewer(make_service):
+    svc = make_service(vision=FakeVision(confidence=0.3))
+    claim = file_claim(svc)
+    asked = svc.decide(claim["claim_id"], "ana", "request_info", "Is the inner bag wet too?")
+    assert asked["status"] == "info_requested" and "inner bag" in asked["message"]
+    svc.vision.confidence = 0.99  # even a confident photo now: a person asked, so a person answers
+    after = svc.add_evidence(claim["claim_id"], claim["access_token"], "Yes, soaked.", [photo_bytes(9)])
+    assert after["status"] == "in_review" and "customer_replied" in after["reasons"]
+
+
+def test_unknown_action_is_refused(svc):
+    claim = file_claim(svc, photos=[])
+    with pytest.raises(InvalidInput, match="Unknown action"):
+        svc.decide(claim["claim_id"], "ana", "refund_twice")
+
+
+def test_label_correction_becomes_a_training_example(svc):
+    claim = file_claim(svc)
+    sha = claim["photos"][0]["sha256"]
+    svc.correct_label(claim["claim_id"], sha, "water_damage", "ana")
+    (example,) = svc.labelled_examples()
+    assert (example["label"], example["predicted_label"]) == ("water_damage", "broken")
+    assert example["path"].endswith(f"{sha}.jpg")
+    assert svc.open_case(claim["claim_id"], "ana")["photos"][0]["corrected_label"] == "water_damage"
+    with pytest.raises(InvalidInput):
+        svc.correct_label(claim["claim_id"], sha, "exploded", "ana")
+
+
+def test_a_customer_cannot_fetch_another_claims_photo(svc):
+    mine = file_claim(svc, seed=1)
+    theirs = file_claim(svc, seed=2, order="DEMO-1002")
+    with pytest.raises(ClaimNotFound):
+        svc.customer_photo(mine["claim_id"], mine["access_token"], theirs["photos"][0]["sha256"])
+    assert svc.photo_path(theirs["photos"][0]["sha256"]).is_file()  # reviewers may
+
+
+def test_reused_photo_is_flagged_for_a_person_and_hidden_from_the_customer(svc):
+    file_claim(svc, seed=5)
+    second = file_claim(svc, seed=5, order="DEMO-1007")
+    assert second["status"] == "in_review"
+    assert "duplicate_photo" not in second["reasons"]
+    case = svc.open_case(second["claim_id"], "ana")
+    assert "duplicate_photo" in case["claim"]["reasons"]
+    assert case["fraud_signals"][0]["code"] == "duplicate_photo"
+
+
+def test_dashboard_data_summarises_claims_photos_and_workflows(make_service):
+    svc = make_service()
+    auto = file_claim(svc, seed=1)
+    svc._vision = FakeVision(confidence=0.3)
+    manual = file_claim(svc, seed=2, order="DEMO-1002")
+    data = svc.dashboard_data(utcnow() - timedelta(hours=1), utcnow() + timedelta(hours=1))
+    by_id = {row["claim_id"]: row for row in data["claims"]}
+    assert by_id[auto["claim_id"]]["automated"] and by_id[auto["claim_id"]]["decided_at"]
+    assert not by_id[manual["claim_id"]]["automated"] and not by_id[manual["claim_id"]]["sla_breached"]
+    assert sorted(round(p["confidence"], 2) for p in data["photo_confidences"]) == [0.3, 0.95]
+    assert data["workflows"] == []  # filled in by claims.workflows
+
+
+def test_every_state_change_is_an_event(make_service):
+    svc = make_service(vision=FakeVision(confidence=0.3))
+    claim = file_claim(svc)
+    svc.request_human(claim["claim_id"], claim["access_token"])
+    svc.decide(claim["claim_id"], "ana", "approve_refund")
+    thread = svc.claim_status(claim["claim_id"], claim["access_token"])["thread"]
+    decisions = [m for m in thread if m["actor"] in ("bot", "reviewer")]
+    changes = [e for e in svc.store.events(claim["claim_id"]) if e["kind"] in ("decided", "human_requested", "reviewed")]
+    assert len(decisions) == len(changes) == 3
+    assert [e["status"] for e in changes] == ["in_review", "in_review", "approved_refund"]
+
+
+def test_concurrent_submissions_from_threads_all_land(svc):
+    results, errors = [], []
+
+    def submit(seed):
+        try:
+            results.append(file_claim(svc, seed=seed, order=f"DEMO-10{seed:02d}"))
+        except Exception as exc:  # collected, asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=submit, args=(n,)) for n in range(1, 7)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len({r["claim_id"] for r in results}) == 6
+
+
+def test_service_accepts_photo_paths(svc, tmp_path):
+    path = tmp_path / "IMG_0001.JPG"
+    path.write_bytes(photo_bytes(3))
+    result = file_claim(svc, photos=[str(path)])
+    assert result["status"] == "auto_refund"
+    assert svc.store.claim_photos(result["claim_id"])[0]["original_name"] == "IMG_0001.JPG"
+
+
+def test_sla_due_time_is_recorded_when_the_claim_enters_review(make_service):
+    svc = make_service(vision=FakeVision(confidence=0.3))
+    before = iso(utcnow() + timedelta(hours=24))
+    claim = file_claim(svc)
+    stored = svc.store.get_claim(claim["claim_id"])["sla_due_at"]
+    assert stored >= before
+    svc.request_human(claim["claim_id"], claim["access_token"])
+    assert svc.store.get_claim(claim["claim_id"])["sla_due_at"] < before  # escalated: 1 h

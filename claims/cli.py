@@ -143,5 +143,23 @@ def backup(target: str, data: str | None) -> None:
     click.echo(f"Backed up {_db_path(settings)} to {target}")
 
 
+@main.command("export-labels")
+@click.argument("folder", type=click.Path(file_okay=False))
+@data_option
+def export_labels(folder: str, data: str | None) -> None:
+    """Copy photos whose label a reviewer corrected into FOLDER/<label>/ for `python -m vision_models.train`."""
+    from claims.photos import PhotoStore
+    from claims.service import export_labelled_examples
+
+    settings = _settings(data)
+    with _open_store(settings, must_exist=True, seed_demo=False) as store:
+        counts = export_labelled_examples(store, PhotoStore(_db_path(settings).parent / "photos"), folder)
+    total = sum(counts.values())
+    detail = ", ".join(f"{label}: {n}" for label, n in sorted(counts.items())) or "none yet"
+    click.echo(f"Exported {total} labelled photos to {folder} ({detail})")
+    if total:
+        click.echo(f"Train on them with: python -m vision_models.train {folder} --out out/head.pt")
+
+
 if __name__ == "__main__":
     main()

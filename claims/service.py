@@ -86,6 +86,27 @@ class ComplaintReader:
         return self._complaint.analyze_complaint(text)
 
 
+def export_labelled_examples(store: Store, photos: PhotoStore, folder: str | Path) -> dict[str, int]:
+    """Copy reviewer-labelled photos into `folder/<label>/<sha256>.<ext>` (an ImageFolder for
+    `python -m vision_models.train`). Returns the number of photos per label. Re-running is cheap."""
+    folder = Path(folder)
+    counts: dict[str, int] = {}
+    for row in store.labelled_examples():
+        source = photos.path_for(row["sha256"], row["ext"])
+        if not source.is_file():
+            continue
+        # A photo relabelled since a previous export must not stay in its old class folder.
+        for label in DAMAGE_LABELS:
+            if label != row["label"]:
+                (folder / label / source.name).unlink(missing_ok=True)
+        target = folder / row["label"] / source.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.exists():
+            shutil.copyfile(source, target)
+        counts[row["label"]] = counts.get(row["label"], 0) + 1
+    return counts
+
+
 def new_claim_id() -> str:
     return "CLM-" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(10))
 
@@ -483,7 +504,9 @@ class ClaimService:
         """Called inside the transaction that makes a claim auto_/approved_ refund or replacement.
 
         Records the request; claims.workflows takes it from here (its state machine and outbox rows must be
-        written through `tx` so they commit with the decision).
+        written through `tx` so they commit with the decision). It can be called twice for one claim: a
+        customer may press "Talk to a person" after an automatic approval, and the reviewer then approves
+        again (same or other resolution), so the workflow side must treat a repeat as idempotent.
         """
         tx.log_event(claim_id, "system", "workflow_requested", detail={"resolution": resolution})
 
@@ -741,4 +764,4 @@ class ClaimService:
         }
 
 
-__all__ = ["ClaimService", "ComplaintReader", "TextModel", "VisionModel", "new_claim_id"]
+__all__ = ["ClaimService", "ComplaintReader", "TextModel", "VisionModel", "export_labelled_examples", "new_claim_id"]

@@ -122,3 +122,26 @@ def test_serve_refuses_a_malformed_reviewers_setting(tmp_path, fake_ui, monkeypa
     monkeypatch.setenv("CLAIMBOT_REVIEWERS", "no-password-here")
     result = CliRunner().invoke(main, ["serve", "--data", str(tmp_path / "d")])
     assert result.exit_code == 1 and "not 'name:password'" in result.output and fake_ui == []
+
+
+def test_export_labels_writes_an_image_folder_of_reviewer_corrections(tmp_path):
+    from claims.config import Settings
+    from claims.service import ClaimService
+    from tests.test_service import FakeText, FakeVision, photo_bytes
+
+    data = tmp_path / "d"
+    svc = ClaimService.open(data / "claims.db", settings=Settings(reviewers="ana:pw"),
+                            vision=FakeVision(), text=FakeText())
+    claim = svc.submit_claim("DEMO-1001", "demo@example.com", "It arrived broken.", [photo_bytes(1)])
+    sha = claim["photos"][0]["sha256"]
+    svc.correct_label(claim["claim_id"], sha, "surface_damage", "ana")
+    svc.close()
+    result = run("export-labels", str(tmp_path / "labels"), "--data", str(data))
+    assert result.exit_code == 0 and "Exported 1 labelled photos" in result.output
+    assert (tmp_path / "labels" / "surface_damage" / f"{sha}.jpg").is_file()
+    svc = ClaimService.open(data / "claims.db", settings=Settings(reviewers="ana:pw"),
+                            vision=FakeVision(), text=FakeText())
+    svc.correct_label(claim["claim_id"], sha, "broken", "ana")
+    svc.close()
+    run("export-labels", str(tmp_path / "labels"), "--data", str(data))
+    assert sorted(p.parent.name for p in (tmp_path / "labels").rglob("*.jpg")) == ["broken"]

@@ -37,6 +37,24 @@ def test_every_setting_has_help_text(name, field):
     assert field.description and len(field.description) > 10
 
 
+def render_default(field) -> str:
+    value = field.get_default(call_default_factory=True)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in value.items())
+    return '""' if value == "" else str(value)
+
+
+def readme_row(name: str, field) -> str:
+    """The README table row for one setting (copy it into README when this test fails)."""
+    return f"| `{name}` | {render_default(field)} | {field.description} |"
+
+
+@pytest.mark.parametrize("name, field", list(Settings.model_fields.items()))
+def test_readme_shows_each_settings_current_default_and_help(name, field):
+    expected = readme_row(name, field)
+    assert expected in settings_section().splitlines(), f"README settings row should read:\n{expected}"
+
+
 def test_readme_lists_no_setting_that_does_not_exist():
     listed = set(re.findall(r"^\| `([a-z_]+)` \|", settings_section(), re.M))
     assert listed == set(Settings.model_fields)

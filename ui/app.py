@@ -1,0 +1,110 @@
+"""One FastAPI server for the three apps: customers at `/`, reviewers at `/review`, managers at `/dashboard`.
+
+`claimbot serve` calls `serve(settings, host, port)`; tests and integrators call `build_app(service)` and run
+the result under any ASGI server.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import fastapi
+import gradio as gr
+from starlette.routing import Mount
+
+from claims.config import Settings
+from claims.errors import ClaimError
+from ui._theme import CSS, theme
+from ui.customer import build_customer_app
+from ui.dashboard import build_dashboard_app
+from ui.review import build_review_app
+
+LOGIN_MESSAGE = "Reviewers only. Accounts come from CLAIMBOT_REVIEWERS or the settings file."
+
+
+class ReviewerLogin:
+    """Gradio's login callback over `service.authenticate`; a rate-limited name is simply refused."""
+
+    def __init__(self, service):
+        self.service = service
+
+    def __call__(self, username: str, password: str) -> bool:
+        try:
+            return bool(self.service.authenticate(username, password))
+        except ClaimError:  # RateLimited: same answer as a wrong password, the lock-out is audited by the service
+            return False
+
+
+def private_dirs(service) -> list[str]:
+    """Folders Gradio must never serve or accept as an upload: the database's folder and the photo store."""
+    dirs = {Path(service.settings.data_dir)}
+    store_path = getattr(getattr(service, "store", None), "path", None)
+    if store_path and store_path != ":memory:":
+        dirs.add(Path(store_path).parent)
+    photo_root = getattr(getattr(service, "photos", None), "root", None)
+    if photo_root:
+        dirs.add(Path(photo_root))
+    return sorted(str(d.resolve()) for d in dirs)
+
+
+def _mounted(app: fastapi.FastAPI, path: str):
+    for route in app.routes:
+        if isinstance(route, Mount) and route.path == path.rstrip("/"):
+            return route.app
+    raise LookupError(path)
+
+
+def build_app(service) -> fastapi.FastAPI:
+    settings: Settings = service.settings
+    app = fastapi.FastAPI(title="claimbot", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict:
+        return {"ok": True}
+
+    login = ReviewerLogin(service)
+    common = dict(
+        theme=theme(), css=CSS, blocked_paths=private_dirs(service), allowed_paths=[],
+        max_file_size=settings.max_photo_bytes, run_history=False, ssr_mode=False,
+    )
+    customer, review, dashboard = build_customer_app(service), build_review_app(service), build_dashboard_app(service)
+    # Starlette matches mounts in order, so "/" (which matches everything) comes last.
+    gr.mount_gradio_app(app, review, "/review", auth=login, auth_message=LOGIN_MESSAGE,
+                        footer_links=["api"], **common)
+    gr.mount_gradio_app(app, dashboard, "/dashboard", auth=login, auth_message=LOGIN_MESSAGE, footer_links=[],
+                        **common)
+    gr.mount_gradio_app(app, customer, "/", footer_links=["api"], **common)
+
+    # One login for the desk and the dashboard: both mounted apps read the same session tokens.
+    review_app, dashboard_app = _mounted(app, "/review"), _mounted(app, "/dashboard")
+    dashboard_app.tokens = review_app.tokens
+    dashboard_app.cookie_id = review_app.cookie_id
+
+    # Gradio checks that an uploaded file reference points into its upload folder only once the Blocks
+    # "has launched", which mounting never sets; without it a client could name any server file (the photo
+    # store included) as its "upload". Mounted under uvicorn, these apps are launched.
+    for blocks in (customer, review, dashboard):
+        blocks.has_launched = True
+    return app
+
+
+def serve(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from claims.service import ClaimService
+
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    service = ClaimService.open(Path(settings.data_dir) / "claims.db", settings=settings)
+    try:
+        generated = service.generated_reviewer
+        if generated:
+            name, secret = generated
+            print(
+                f"Created reviewer account '{name}' with password: {secret}\n"
+                "This is shown once. Set CLAIMBOT_REVIEWERS='name:password' to choose your own.",
+                flush=True,
+            )
+        print(f"Customers: http://{host}:{port}/   Reviewers: http://{host}:{port}/review   "
+              f"Dashboard: http://{host}:{port}/dashboard", flush=True)
+        uvicorn.run(build_app(service), host=host, port=port, log_level="warning")
+    finally:
+        service.close()

@@ -1,0 +1,64 @@
+"""Latency of the damage classifier on one 12-megapixel phone-sized JPEG: decode + preprocess + classify.
+
+    python -m bench.bench_vision
+
+Prints one JSON object (milliseconds; median and 90th percentile over the runs) and returns it from main().
+"""
+from __future__ import annotations
+
+import io
+import json
+import statistics
+import sys
+import time
+
+import torch
+from PIL import Image
+
+
+def _twelve_megapixel_jpeg() -> bytes:
+    from vision_models.synth import render_scene
+
+    scene = render_scene("crushed_packaging", 12, (1000, 750))
+    if scene.width < scene.height:
+        scene = scene.rotate(90, expand=True)
+    big = scene.resize((4000, 3000), Image.Resampling.BICUBIC)
+    buf = io.BytesIO()
+    big.save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def _timed(fn, runs: int) -> dict:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return {"median_ms": round(statistics.median(times), 1), "p90_ms": round(times[int(0.9 * (len(times) - 1))], 1)}
+
+
+def main(runs: int = 20) -> dict:
+    from vision_models import load_damage_classifier
+    from vision_models.backbone import preprocess
+    from vision_models.classifier import open_for_model
+
+    data = _twelve_megapixel_jpeg()
+    clf = load_damage_classifier()
+    for _ in range(3):  # warm up allocator and kernels
+        clf.predict(open_for_model(data))
+    batch = [open_for_model(data) for _ in range(8)]
+    result = {
+        "image": "4000x3000 JPEG, %.1f MB" % (len(data) / 1e6),
+        "torch_threads": torch.get_num_threads(),
+        "decode_ms": _timed(lambda: open_for_model(data), runs),
+        "decode_preprocess_ms": _timed(lambda: preprocess(open_for_model(data)), runs),
+        "end_to_end_ms": _timed(lambda: clf.predict(open_for_model(data)), runs),
+        "batch8_per_image_ms": round(_timed(lambda: clf.predict_batch(batch), max(3, runs // 4))["median_ms"] / 8, 1),
+        "model_version": clf.version,
+    }
+    return result
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(int(sys.argv[1]) if len(sys.argv) > 1 else 20), indent=2))

@@ -1,0 +1,116 @@
+"""Training the head: weights and model card written, clear signals learnt, binary folders give a binary head."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from vision_models.classifier import Head, load_damage_classifier
+from vision_models.labels import BINARY_LABELS, DAMAGE_LABELS
+from vision_models.train import main, scan_image_folder, train
+
+
+def _photo(colour: tuple[int, int, int], seed: int) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    base = np.asarray(colour, np.float32)[None, None]
+    noise = rng.normal(0, 25, (96, 128, 3))
+    stripes = (np.sin(np.arange(128) * rng.uniform(0.2, 0.5)) * 20)[None, :, None]
+    return Image.fromarray(np.clip(base + noise + stripes, 0, 255).astype(np.uint8))
+
+
+def _folder(root, classes: dict[str, tuple[int, int, int]], per_class: int = 6):
+    for k, (name, colour) in enumerate(classes.items()):
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            _photo(colour, 100 * k + i).save(root / name / f"{i}.jpg", quality=90)
+    return root
+
+
+RED, BLUE = (200, 40, 30), (30, 60, 200)
+
+
+@pytest.fixture(scope="module")
+def taxonomy_run(tmp_path_factory):
+    root = _folder(tmp_path_factory.mktemp("photos"), {"broken": RED, "no_damage": BLUE})
+    out = tmp_path_factory.mktemp("out") / "head.pt"
+    card = train(root, out, views=2, holdout=0.25, cache_dir=tmp_path_factory.mktemp("cache"), log=lambda *_: None)
+    return root, out, card
+
+
+@pytest.fixture(scope="module")
+def binary_run(tmp_path_factory):
+    root = _folder(tmp_path_factory.mktemp("binary"), {"damaged": RED, "intact": BLUE})
+    out = tmp_path_factory.mktemp("out") / "binary.pt"
+    card = train(root, out, views=2, holdout=0.25, cache_dir=tmp_path_factory.mktemp("cache"), log=lambda *_: None)
+    return root, out, card
+
+
+def test_training_writes_weights_and_a_model_card(taxonomy_run):
+    _, out, card = taxonomy_run
+    assert out.is_file()
+    written = json.loads(out.with_suffix(".json").read_text())
+    assert written == json.loads(json.dumps(card))
+    assert written["labels"] == list(DAMAGE_LABELS)
+    assert written["binary"] is False
+    assert written["data"]["own_photos"] == 12
+    assert written["data"]["per_class"]["broken"] == 6
+    assert written["training"]["heldout_photos"] == 4
+    assert written["training"]["temperature"] > 0
+    assert {"accuracy", "binary_accuracy", "ece", "confusion", "per_class"} <= set(written["metrics_heldout"])
+    assert "efficientnet-lite0" in written["backbone"]
+    assert written["created"]
+
+
+def test_trained_head_learns_a_clear_signal(taxonomy_run):
+    _, out, card = taxonomy_run
+    clf = load_damage_classifier(out)
+    red = clf.predict(_photo(RED, 999))
+    blue = clf.predict(_photo(BLUE, 998))
+    assert red.label == "broken"
+    assert blue.label == "no_damage"
+    assert red.damaged_probability > 0.5 > blue.damaged_probability
+    assert card["metrics_heldout"]["binary_accuracy"] == 1.0
+
+
+def test_trained_head_differs_from_the_shipped_one(taxonomy_run):
+    _, out, _ = taxonomy_run
+    shipped = load_damage_classifier().predict(_photo(RED, 5)).probabilities
+    trained = load_damage_classifier(out).predict(_photo(RED, 5)).probabilities
+    assert trained != pytest.approx(shipped, abs=1e-3)
+
+
+def test_binary_folders_train_a_binary_head(binary_run):
+    _, out, card = binary_run
+    assert card["binary"] is True
+    assert card["labels"] == list(BINARY_LABELS)
+    assert Head.load(out).binary
+    clf = load_damage_classifier(out)
+    assert clf.predict(_photo(RED, 77)).damaged
+    assert not clf.predict(_photo(BLUE, 78)).damaged
+
+
+def test_scan_rejects_unknown_class_folders(tmp_path):
+    _folder(tmp_path, {"dented": RED}, per_class=1)
+    with pytest.raises(ValueError, match="dented"):
+        scan_image_folder(tmp_path)
+
+
+def test_cli_needs_a_folder_or_synthetic_scenes(tmp_path):
+    with pytest.raises(SystemExit):
+        main(["--out", str(tmp_path / "h.pt")])
+
+
+def test_cli_reports_a_missing_folder(tmp_path, capsys):
+    assert main([str(tmp_path / "missing"), "--out", str(tmp_path / "h.pt")]) == 2
+    assert "not a directory" in capsys.readouterr().err
+
+
+def test_cli_trains_on_synthetic_scenes_alone(tmp_path):
+    code = main(["--synthetic", "12", "--views", "1", "--out", str(tmp_path / "s.pt"), "--cache", str(tmp_path / "c")])
+    assert code == 0
+    card = json.loads((tmp_path / "s.json").read_text())
+    assert card["data"]["synthetic_scenes"] == 14  # two intact scenes per damage-label scene share
+    assert card["data"]["own_photos"] == 0
+    assert card["metrics_heldout"]["heldout_source"] == "synthetic scenes"

@@ -1,0 +1,81 @@
+"""What the damage head sees: pooled backbone features, and the augmentations used to train on them.
+
+Serving, training and evaluation all go through `open_for_model` -> `preprocess` -> `image_features`, so
+the three can never disagree about preprocessing.
+"""
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageEnhance, ImageFilter, ImageOps
+
+from vision_models.backbone import EMBEDDING_DIM, PREPROCESSING, EfficientNetLite0
+
+# Mean- and max-pooled 1280-channel head map: the mean says what the photo shows, the max keeps a small
+# local cue (a crack in one corner, a tear) that averaging over the whole photo would wash out.
+FEATURE_DIM = 2 * EMBEDDING_DIM
+FEATURE_KIND = "lite0-head-meanmax-v1"
+
+# Decode JPEGs at no less than this long side; Image.draft picks the largest power-of-two reduction above it.
+DRAFT_SIDE = 2 * PREPROCESSING.size
+
+
+def open_for_model(source: str | os.PathLike | bytes | io.BytesIO, *, draft_side: int = DRAFT_SIDE) -> Image.Image:
+    """Open a photo for the model: JPEG decoded at reduced size (fast for 12-megapixel photos), EXIF rotation
+    applied, fully loaded (so a truncated file fails here). The original (w, h) is kept in `info["original_size"]`.
+    """
+    if isinstance(source, (bytes, bytearray)):
+        source = io.BytesIO(source)
+    elif isinstance(source, (str, os.PathLike)):
+        source = Path(source)
+    image = Image.open(source)
+    original_size = image.size
+    if image.format == "JPEG":
+        image.draft("RGB", (draft_side, draft_side))
+    image.load()
+    orientation = image.getexif().get(0x0112, 1)
+    if orientation in (5, 6, 7, 8):
+        original_size = (original_size[1], original_size[0])
+    image = ImageOps.exif_transpose(image) if orientation != 1 else image
+    image.info["original_size"] = original_size
+    return image
+
+
+def image_features(backbone: EfficientNetLite0, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(features (N, FEATURE_DIM), ImageNet logits (N, 1000)) for a preprocessed batch."""
+    fmap = backbone.feature_map(batch)
+    mean = fmap.mean(dim=(2, 3))
+    features = torch.cat([mean, fmap.amax(dim=(2, 3))], dim=1)
+    return features, backbone._fc(mean)
+
+
+def augment(image: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """A randomly varied copy of a photo, as another phone might have taken it: crop, mirror, tilt, colour, blur."""
+    image = image.convert("RGB")
+    w, h = image.size
+    scale = rng.uniform(0.55, 1.0)
+    aspect = np.exp(rng.uniform(np.log(0.75), np.log(1.33)))
+    cw = int(min(w, w * np.sqrt(scale * aspect)))
+    ch = int(min(h, h * np.sqrt(scale / aspect)))
+    x0 = int(rng.integers(0, max(1, w - cw + 1)))
+    y0 = int(rng.integers(0, max(1, h - ch + 1)))
+    image = image.crop((x0, y0, x0 + cw, y0 + ch))
+    if rng.random() < 0.5:
+        image = ImageOps.mirror(image)
+    if rng.random() < 0.3:
+        image = image.rotate(float(rng.uniform(-15, 15)), resample=Image.Resampling.BILINEAR, expand=False)
+    image = ImageEnhance.Brightness(image).enhance(float(rng.uniform(0.7, 1.3)))
+    image = ImageEnhance.Contrast(image).enhance(float(rng.uniform(0.75, 1.25)))
+    image = ImageEnhance.Color(image).enhance(float(rng.uniform(0.6, 1.4)))
+    if rng.random() < 0.2:
+        image = image.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.5, 1.5))))
+    if rng.random() < 0.3:
+        buf = io.BytesIO()
+        image.save(buf, "JPEG", quality=int(rng.integers(40, 90)))
+        buf.seek(0)
+        image = Image.open(buf).convert("RGB")
+    return image

@@ -1,0 +1,428 @@
+"""Train the damage head on labelled photos and/or generated scenes; calibrate it; write weights + model card.
+
+    python -m vision_models.train DIR --out out/head.pt             # a merchant's own photos
+    python -m vision_models.train --synthetic --out vision_models/weights/damage_head.pt   # the shipped head
+
+DIR is an ImageFolder layout: one folder per label, named after the taxonomy labels (`no_damage`,
+`crushed_packaging`, ...) or `intact` and `damaged` (which trains a binary head). The backbone stays
+frozen; its pooled features are computed once per photo and per augmented view and cached on disk, so
+a second run over the same photos takes seconds. A stratified split of the photos is held out: the head
+is fitted on the rest (regularisation chosen by grouped cross-validation, whose out-of-fold logits also
+fit the temperature), then scored on the held-out photos, and finally refitted on every photo.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import hashlib
+import inspect
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vision_models import synth
+from vision_models.backbone import BACKBONE_NAME, PREPROCESSING, load_backbone, preprocess
+from vision_models.classifier import Head
+from vision_models.features import FEATURE_DIM, FEATURE_KIND, augment, image_features, open_for_model
+from vision_models.labels import BINARY_LABELS, DAMAGE_LABELS, is_damaged
+from vision_models.metrics import classification_report, expected_calibration_error, fit_temperature
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".heic", ".heif"}
+DEFAULT_CACHE = Path(os.environ.get("CLAIMBOT_FEATURE_CACHE", "/tmp/claimbot-features"))
+DEFAULT_SYNTHETIC = 1800
+L2_GRID = (3e-3, 1e-2, 3e-2, 1e-1, 3e-1)
+
+
+@dataclass
+class Dataset:
+    """Features of V views of each of N images: `features` (N, V, D), `labels` (N,) as indices into `label_names`."""
+
+    features: np.ndarray
+    labels: np.ndarray
+    label_names: tuple[str, ...]
+    sources: list[str] = field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# data
+
+
+def scan_image_folder(root: str | os.PathLike) -> tuple[list[Path], list[str], tuple[str, ...]]:
+    """Paths, their folder labels, and the label space (taxonomy or binary) of an ImageFolder directory."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root} is not a directory")
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    names = {p.name for p in folders}
+    if not names:
+        raise ValueError(f"{root} has no class folders (expected e.g. {root}/no_damage/, {root}/broken/ or intact/, damaged/)")
+    if names <= set(BINARY_LABELS):
+        space = BINARY_LABELS
+    elif names <= set(DAMAGE_LABELS):
+        space = DAMAGE_LABELS
+    else:
+        unknown = sorted(names - set(DAMAGE_LABELS) - set(BINARY_LABELS))
+        raise ValueError(f"unknown class folders {unknown}: use the taxonomy labels {list(DAMAGE_LABELS)} or intact/damaged")
+    paths, labels = [], []
+    for folder in folders:
+        for path in sorted(folder.rglob("*")):
+            if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
+                paths.append(path)
+                labels.append(folder.name)
+    if not paths:
+        raise ValueError(f"no images under {root}")
+    return paths, labels, space
+
+
+def _register_heif() -> None:
+    try:
+        from pillow_heif import register_heif_opener
+
+        register_heif_opener()
+    except ImportError:  # HEIC photos then fail to open with a clear PIL error
+        pass
+
+
+class FeatureCache:
+    """Backbone features of (image, view) pairs on disk, keyed by content, view, seed and feature kind."""
+
+    def __init__(self, root: Path | None):
+        self.root = Path(root) / FEATURE_KIND if root else None
+        if self.root:
+            self.root.mkdir(parents=True, exist_ok=True)
+
+    def get(self, key: str) -> np.ndarray | None:
+        if not self.root:
+            return None
+        path = self.root / f"{key}.npy"
+        try:
+            return np.load(path) if path.exists() else None
+        except (OSError, ValueError):
+            return None
+
+    def put(self, key: str, value: np.ndarray) -> None:
+        if self.root:
+            tmp = self.root / f"{key}.{os.getpid()}.tmp.npy"
+            np.save(tmp, value.astype(np.float16))
+            os.replace(tmp, self.root / f"{key}.npy")
+
+
+def _views(image, views: int, seed: int) -> list:
+    rng = np.random.default_rng(seed)
+    return [image] + [augment(image, rng) for _ in range(views - 1)]
+
+
+def _embed(images: list, batch_size: int = 32) -> np.ndarray:
+    backbone = load_backbone()
+    out = []
+    with torch.inference_mode():
+        for i in range(0, len(images), batch_size):
+            batch = torch.stack([preprocess(img, PREPROCESSING) for img in images[i:i + batch_size]])
+            out.append(image_features(backbone, batch)[0].numpy())
+    return np.concatenate(out) if out else np.zeros((0, FEATURE_DIM), np.float32)
+
+
+def _features_for(items: list[tuple[str, object]], views: int, seed: int, cache: FeatureCache, log) -> np.ndarray:
+    """items: (cache key, zero-argument loader returning a PIL image). Returns (N, views, D)."""
+    result = np.zeros((len(items), views, FEATURE_DIM), np.float32)
+    todo = []
+    for i, (key, _) in enumerate(items):
+        hit = cache.get(f"{key}-v{views}-s{seed}")
+        if hit is not None and hit.shape == (views, FEATURE_DIM):
+            result[i] = hit
+        else:
+            todo.append(i)
+    chunk = 16
+    for start in range(0, len(todo), chunk):
+        idx = todo[start:start + chunk]
+        images = []
+        for i in idx:
+            key, loader = items[i]
+            image = loader()
+            images.extend(_views(image, views, seed ^ int(key[:8], 16)))
+        feats = _embed(images).reshape(len(idx), views, FEATURE_DIM)
+        for j, i in enumerate(idx):
+            result[i] = feats[j]
+            cache.put(f"{items[i][0]}-v{views}-s{seed}", feats[j])
+        log(f"  features {min(start + chunk, len(todo))}/{len(todo)} new images")
+    return result
+
+
+def folder_dataset(root, views: int, seed: int, cache: FeatureCache, log) -> Dataset:
+    _register_heif()
+    paths, labels, space = scan_image_folder(root)
+    items = []
+    for path in paths:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:24]
+        items.append((digest, lambda p=path: open_for_model(p).convert("RGB")))
+    feats = _features_for(items, views, seed, cache, log)
+    y = np.asarray([space.index(lab) for lab in labels])
+    return Dataset(feats, y, space, [str(p) for p in paths])
+
+
+def _synth_version() -> str:
+    return hashlib.sha256(inspect.getsource(synth).encode()).hexdigest()[:12]
+
+
+def synthetic_dataset(n: int, views: int, seed: int, cache: FeatureCache, log, space=DAMAGE_LABELS) -> Dataset:
+    """`n` generated scenes, balanced over the six labels (mapped to intact/damaged for a binary space)."""
+    version = _synth_version()
+    items, labels = [], []
+    per_label = max(1, n // len(DAMAGE_LABELS))
+    for li, label in enumerate(DAMAGE_LABELS):
+        # intact photos are a sixth of the scenes but half of the binary question: give them twice the share
+        count = per_label * 2 if label == "no_damage" else per_label
+        for i in range(count):
+            scene_seed = seed * 1_000_003 + li * 100_003 + i
+            items.append((f"synth{version}{label[:4]}{scene_seed:012d}",
+                          lambda lab=label, s=scene_seed: synth.render_scene(lab, s)))
+            labels.append(label)
+    # cache keys must start with hex for the view seed: prefix a digest
+    items = [(hashlib.sha256(k.encode()).hexdigest()[:24], f) for k, f in items]
+    # Every scene is already a random camera, light and framing: one view each, repeated to the common shape.
+    feats = np.repeat(_features_for(items, 1, seed, cache, log), views, axis=1)
+    if space == BINARY_LABELS:
+        y = np.asarray([BINARY_LABELS.index("damaged" if is_damaged(lab) else "intact") for lab in labels])
+    else:
+        y = np.asarray([DAMAGE_LABELS.index(lab) for lab in labels])
+    return Dataset(feats, y, space, [f"synthetic:{lab}" for lab in labels])
+
+
+# ----------------------------------------------------------------------------------------------------------
+# fitting
+
+
+def _class_weights(y: np.ndarray, k: int, label_names: tuple[str, ...] = ()) -> np.ndarray:
+    """Per-class sample weights. The binary question matters most downstream, so with the six labels
+    `no_damage` carries half the total weight and the damage labels share the other half."""
+    counts = np.bincount(y, minlength=k).astype(np.float64)
+    present = counts > 0
+    share = np.where(present, 1.0, 0.0)
+    if label_names == DAMAGE_LABELS and present[0] and present[1:].any():
+        share[0] = present[1:].sum()
+    share /= share.sum()
+    w = np.zeros(k)
+    w[present] = share[present] * counts.sum() / counts[present]
+    return w
+
+
+def fit_linear(x: np.ndarray, y: np.ndarray, k: int, l2: float, sample_weight: np.ndarray | None = None,
+               max_iter: int = 150) -> tuple[torch.Tensor, torch.Tensor]:
+    """Weighted multinomial logistic regression on standardised features (full-batch L-BFGS)."""
+    torch.manual_seed(0)
+    xt = torch.from_numpy(x.astype(np.float32))
+    yt = torch.from_numpy(y.astype(np.int64))
+    sw = torch.from_numpy((sample_weight if sample_weight is not None else np.ones(len(y))).astype(np.float32))
+    sw = sw / sw.mean()
+    weight = torch.zeros(k, x.shape[1], requires_grad=True)
+    bias = torch.zeros(k, requires_grad=True)
+    opt = torch.optim.LBFGS([weight, bias], lr=1, max_iter=max_iter, history_size=20, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        logits = xt @ weight.T + bias
+        loss = (torch.nn.functional.cross_entropy(logits, yt, reduction="none") * sw).mean()
+        loss = loss + l2 * (weight.pow(2).sum() + 0.01 * bias.pow(2).sum())
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return weight.detach(), bias.detach()
+
+
+def _flatten(ds_x: np.ndarray, ds_y: np.ndarray, idx: np.ndarray, views: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    if views:
+        x = ds_x[idx].reshape(-1, ds_x.shape[-1])
+        y = np.repeat(ds_y[idx], ds_x.shape[1])
+    else:
+        x, y = ds_x[idx, 0], ds_y[idx]
+    return x, y
+
+
+def stratified_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    train, held = [], []
+    for c in np.unique(y):
+        idx = rng.permutation(np.nonzero(y == c)[0])
+        n_held = int(round(len(idx) * fraction)) if len(idx) > 1 else 0
+        if fraction > 0 and len(idx) >= 2:
+            n_held = max(1, n_held)
+        held.extend(idx[:n_held])
+        train.extend(idx[n_held:])
+    return np.sort(np.asarray(train, int)), np.sort(np.asarray(held, int))
+
+
+def _folds(y: np.ndarray, k: int, seed: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed + 1)
+    folds = [[] for _ in range(k)]
+    for c in np.unique(y):
+        idx = rng.permutation(np.nonzero(y == c)[0])
+        for j, i in enumerate(idx):
+            folds[j % k].append(i)
+    return [np.asarray(sorted(f), int) for f in folds]
+
+
+@dataclass
+class Fit:
+    head: Head
+    l2: float
+    cv_logits: np.ndarray
+    cv_labels: np.ndarray
+
+
+def fit_head(features: np.ndarray, labels: np.ndarray, label_names: tuple[str, ...], *, seed: int = 0,
+             l2_grid=L2_GRID, folds: int = 3, log=lambda *_: None) -> Fit:
+    """Choose L2 by grouped k-fold CV (all views of a photo stay in one fold), fit the temperature on the
+    out-of-fold logits of the un-augmented views, then fit on everything."""
+    k = len(label_names)
+    flat = features.reshape(-1, features.shape[-1])
+    mean = flat.mean(axis=0)
+    std = flat.std(axis=0) + 1e-3
+    z = (features - mean) / std
+    cw = _class_weights(labels, k, label_names)
+    fold_idx = _folds(labels, folds, seed) if folds >= 2 and len(labels) >= 2 * folds else []
+    fold_idx = [f for f in fold_idx if len(f)]
+    if len(fold_idx) < 2:
+        fold_idx = []
+    best = None
+    for l2 in l2_grid if fold_idx else (l2_grid[len(l2_grid) // 2],):
+        oof = np.zeros((len(labels), k), np.float32)
+        for f in fold_idx:
+            tr = np.setdiff1d(np.arange(len(labels)), f)
+            x, y = _flatten(z, labels, tr)
+            w, b = fit_linear(x, y, k, l2, cw[y])
+            oof[f] = (torch.from_numpy(z[f, 0].astype(np.float32)) @ w.T + b).numpy()
+        if fold_idx:
+            loss = _weighted_nll(oof, labels, cw)
+            log(f"  l2={l2:g}: cross-validated loss {loss:.4f}")
+        else:
+            loss = 0.0
+        if best is None or loss < best[0]:
+            best = (loss, l2, oof)
+    _, l2, oof = best
+    temperature = fit_temperature(oof, labels) if fold_idx else 1.0
+    x, y = _flatten(z, labels, np.arange(len(labels)))
+    w, b = fit_linear(x, y, k, l2, cw[y])
+    head = Head(labels=label_names, weight=w, bias=b, feature_mean=torch.from_numpy(mean.astype(np.float32)),
+                feature_std=torch.from_numpy(std.astype(np.float32)), temperature=temperature)
+    return Fit(head, l2, oof, labels)
+
+
+def _weighted_nll(logits: np.ndarray, labels: np.ndarray, cw: np.ndarray) -> float:
+    logp = torch.log_softmax(torch.from_numpy(logits), dim=1).numpy()
+    return float(-(logp[np.arange(len(labels)), labels] * cw[labels]).sum() / cw[labels].sum())
+
+
+# ----------------------------------------------------------------------------------------------------------
+# the command
+
+
+def train(image_dir=None, out="out/damage_head.pt", *, synthetic: int = 0, views: int = 4, holdout: float = 0.2,
+          seed: int = 0, cache_dir: Path | None = DEFAULT_CACHE, log=print) -> dict:
+    """Train, evaluate on a held-out split, refit on everything, write `out` and `out` with .json. Returns the card."""
+    started = time.perf_counter()
+    if image_dir is None and not synthetic:
+        raise ValueError("give an image folder, or synthetic scenes (--synthetic), or both")
+    if views < 1:
+        raise ValueError("views must be at least 1")
+    cache = FeatureCache(cache_dir)
+    parts: list[Dataset] = []
+    space = DAMAGE_LABELS
+    if image_dir is not None:
+        log(f"reading {image_dir}")
+        parts.append(folder_dataset(image_dir, views, seed, cache, log))
+        space = parts[0].label_names
+    if synthetic:
+        log(f"generating {synthetic} synthetic scenes")
+        parts.append(synthetic_dataset(synthetic, views, seed, cache, log, space))
+    features = np.concatenate([p.features for p in parts])
+    labels = np.concatenate([p.labels for p in parts])
+    is_real = np.concatenate([np.full(len(p.labels), not p.sources[0].startswith("synthetic:")) for p in parts])
+    # Held-out photos come from the merchant's own photos when there are any: that is what matters to them.
+    pool = np.nonzero(is_real)[0] if is_real.any() else np.arange(len(labels))
+    tr_local, held_local = stratified_split(labels[pool], holdout, seed)
+    held = pool[held_local]
+    train_idx = np.setdiff1d(np.arange(len(labels)), held)
+    log(f"fitting on {len(train_idx)} photos x {views} views, holding out {len(held)}")
+    fit = fit_head(features[train_idx], labels[train_idx], space, seed=seed, log=log)
+    metrics = {}
+    if len(held):
+        probs = fit.head.probabilities(torch.from_numpy(features[held, 0])).numpy()
+        raw = torch.softmax(fit.head.logits(torch.from_numpy(features[held, 0])), dim=1).numpy()
+        metrics = classification_report(labels[held], probs, space)
+        metrics["ece_before_temperature"] = expected_calibration_error(raw, labels[held])
+        metrics["heldout_source"] = "own photos" if is_real.any() else "synthetic scenes"
+        log(f"held-out: accuracy {metrics['accuracy']:.3f}, binary accuracy {metrics['binary_accuracy']:.3f}, "
+            f"ECE {metrics['ece']:.3f} (before temperature {metrics['ece_before_temperature']:.3f})")
+    # Final head: every photo, same regularisation and temperature.
+    final = fit_head(features, labels, space, seed=seed, l2_grid=(fit.l2,), folds=1)
+    final.head.temperature = fit.head.temperature
+    out = Path(out)
+    version = f"{out.stem}-{_dt.datetime.now(_dt.timezone.utc).strftime('%Y%m%d%H%M')}"
+    final.head.version = version
+    final.head.save(out)
+    card = {
+        "version": version,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "labels": list(space),
+        "binary": space == BINARY_LABELS,
+        "backbone": BACKBONE_NAME,
+        "feature_kind": FEATURE_KIND,
+        "preprocessing": PREPROCESSING.to_dict(),
+        "data": {
+            "image_dir": str(image_dir) if image_dir is not None else None,
+            "own_photos": int(is_real.sum()),
+            "synthetic_scenes": int((~is_real).sum()),
+            "synth_version": _synth_version() if synthetic else None,
+            "per_class": {name: int((labels == i).sum()) for i, name in enumerate(space)},
+            "views_per_photo": views,
+        },
+        "training": {
+            "heldout_fraction": holdout,
+            "heldout_photos": int(len(held)),
+            "l2": fit.l2,
+            "temperature": round(fit.head.temperature, 4),
+            "seed": seed,
+            "seconds": round(time.perf_counter() - started, 1),
+            "command": " ".join(["python -m vision_models.train", *sys.argv[1:]]) if sys.argv[0].endswith("train.py") else None,
+        },
+        "metrics_heldout": metrics,
+    }
+    out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
+    log(f"wrote {out} and {out.with_suffix('.json')} in {card['training']['seconds']} s")
+    return card
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m vision_models.train", description=__doc__.split("\n\n")[0])
+    parser.add_argument("image_dir", nargs="?", type=Path, help="ImageFolder directory (taxonomy or intact/damaged folders)")
+    parser.add_argument("--out", type=Path, required=True, help="where to write the head weights (.pt; the card goes beside it as .json)")
+    parser.add_argument("--synthetic", nargs="?", type=int, const=DEFAULT_SYNTHETIC, default=0, metavar="N",
+                        help=f"also train on N generated scenes (default {DEFAULT_SYNTHETIC} when the flag is given)")
+    parser.add_argument("--views", type=int, default=4, help="augmented views per photo (first is the photo itself)")
+    parser.add_argument("--holdout", type=float, default=0.2, help="fraction of photos held out for metrics")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="feature cache directory")
+    parser.add_argument("--no-cache", action="store_true")
+    args = parser.parse_args(argv)
+    if args.image_dir is None and not args.synthetic:
+        parser.error("give an image folder, --synthetic, or both")
+    if not 0 <= args.holdout < 1:
+        parser.error("--holdout must be in [0, 1)")
+    try:
+        train(args.image_dir, args.out, synthetic=args.synthetic, views=args.views, holdout=args.holdout,
+              seed=args.seed, cache_dir=None if args.no_cache else args.cache)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

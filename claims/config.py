@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     min_photo_side: int = Field(224, ge=1, description="Photos with a shorter side below this many pixels are too small.")
     dark_brightness: float = Field(40.0, ge=0, le=255, description="Mean luma (0-255) below which a photo is too dark.")
     blur_sharpness: float = Field(
-        60.0, ge=0, description="Laplacian variance below which a photo is too blurry."
+        12.0, ge=0, description="Laplacian variance below which a photo is too blurry."
     )
     uniform_stddev: float = Field(6.0, ge=0, description="Luma standard deviation below which a photo is nearly uniform.")
 

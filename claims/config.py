@@ -53,7 +53,9 @@ class Settings(BaseSettings):
 
     # --- fraud ---------------------------------------------------------------------------------
     phash_max_distance: int = Field(
-        10, ge=0, le=64, description="Perceptual-hash Hamming distance at or below which two photos match."
+        49, ge=0, le=64,
+        description="Photo-hash distance (differing bits of 256) at or below which two photos match; "
+        "chosen by bench/fraud_phash.py.",
     )
     velocity_max_claims: int = Field(3, ge=1, description="Claims from one email within the window before it is flagged.")
     velocity_window_hours: float = Field(72.0, gt=0, description="Window for the claim-velocity check, in hours.")

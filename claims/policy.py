@@ -28,6 +28,9 @@ from claims.config import Settings
 from claims.models import Decision, Evidence, PhotoEvidence
 from vision_models.labels import DAMAGED_LABELS
 
+# Recorded with every decision event; bump when a rule changes what a given evidence decides.
+POLICY_VERSION = "1"
+
 # --- reason codes ---------------------------------------------------------------------------------
 # Each code with the plain-English explanation the review tab and README show. Codes are stable: they
 # are stored in events and returned by the API.

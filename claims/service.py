@@ -23,7 +23,7 @@ from typing import Protocol
 
 from pydantic import ValidationError
 
-from claims import accounts, fraud, messages, policy
+from claims import accounts, fraud, messages, policy, workflows
 from claims.config import Settings, load_settings
 from claims.errors import CaseLocked, ClaimNotFound, InvalidAction, InvalidInput, RateLimited
 from claims.models import (
@@ -139,6 +139,7 @@ class ClaimService:
         self._text = text
         self._model_lock = threading.Lock()
         self._tempdir: str | None = None
+        self._dispatcher = None  # claims.outbox.OutboxDispatcher, once start_dispatcher() runs
         # Set when this open created the one random reviewer account: (name, password), shown once.
         self.generated_reviewer = accounts.ensure_accounts(store, settings)
 
@@ -162,6 +163,7 @@ class ClaimService:
         return service
 
     def close(self) -> None:
+        self.stop_dispatcher()
         self.store.close()
         if self._tempdir:
             shutil.rmtree(self._tempdir, ignore_errors=True)
@@ -509,6 +511,24 @@ class ClaimService:
         again (same or other resolution), so the workflow side must treat a repeat as idempotent.
         """
         tx.log_event(claim_id, "system", "workflow_requested", detail={"resolution": resolution})
+        workflows.start_workflow(tx, claim_id, resolution, settings=self.settings)
+        if self._dispatcher is not None:
+            self._dispatcher.notify()  # it waits for the store lock, so it sees the row once this commits
+
+    def start_dispatcher(self, poll_seconds: float = 1.0):
+        """Start the outbox dispatcher thread (webhook or ledger, per settings); `close()` stops it.
+        Idempotent. Returns the claims.outbox.OutboxDispatcher."""
+        from claims.outbox import OutboxDispatcher
+
+        if self._dispatcher is None:
+            self._dispatcher = OutboxDispatcher(self.store, self.settings, poll_seconds=poll_seconds)
+        return self._dispatcher.start()
+
+    def stop_dispatcher(self) -> None:
+        """Stop the dispatcher thread after the delivery in progress; undelivered messages wait in the store."""
+        if self._dispatcher is not None:
+            self._dispatcher.stop()
+            self._dispatcher = None
 
     # --- internals --------------------------------------------------------------------------------
 

@@ -682,5 +682,115 @@ class Store:
         marks = ", ".join("?" for _ in ids)
         return self._query(f"SELECT * FROM workflows WHERE claim_id IN ({marks}) ORDER BY id", ids)
 
+    def create_workflow(self, claim_id: str, kind: str, *, state: str, now: datetime) -> int:
+        return self._insert("workflows", {
+            "claim_id": claim_id, "kind": kind, "state": state, "reason": "",
+            "created_at": iso(now), "updated_at": iso(now),
+        })
+
+    def get_workflow(self, workflow_id: int) -> dict | None:
+        return self._one("SELECT * FROM workflows WHERE id = ?", [workflow_id])
+
+    def workflows_in_state(self, states: Iterable[str]) -> list[dict]:
+        states = list(states)
+        marks = ", ".join("?" for _ in states)
+        return self._query(f"SELECT * FROM workflows WHERE state IN ({marks}) ORDER BY id", states)
+
+    def move_workflow(self, workflow_id: int, *, from_state: str, to_state: str, reason: str, now: datetime) -> bool:
+        """Compare-and-set of a workflow's state: False (and no change) unless it is still in `from_state`."""
+        with self.transaction():
+            return self.conn.execute(
+                "UPDATE workflows SET state = ?, reason = ?, updated_at = ? WHERE id = ? AND state = ?",
+                [to_state, reason, iso(now), workflow_id, from_state],
+            ).rowcount == 1
+
+    def take_one_from_stock(self, order_id: str) -> bool:
+        """Decrement a counted stock by one (marking the item out of stock at zero); False if none is left."""
+        with self.transaction():
+            return self.conn.execute(
+                "UPDATE orders SET stock_count = stock_count - 1, in_stock = (stock_count > 1), updated_at = ? "
+                "WHERE order_id = ? AND in_stock = 1 AND stock_count > 0",
+                [iso(utcnow()), order_id],
+            ).rowcount == 1
+
+    def enqueue_outbox(self, workflow_id: int, *, idempotency_key: str, payload: dict, now: datetime) -> bool:
+        """Add an outgoing message; False if one with this key already exists (a repeat is a no-op)."""
+        with self.transaction():
+            return self.conn.execute(
+                "INSERT INTO outbox (workflow_id, idempotency_key, payload, state, attempts, next_attempt_at, "
+                "created_at) VALUES (?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING",
+                [workflow_id, idempotency_key, _dumps(payload), iso(now), iso(now)],
+            ).rowcount == 1
+
+    def outbox_rows(self, *, state: str | None = None) -> list[dict]:
+        if state is None:
+            return self._query("SELECT * FROM outbox ORDER BY id")
+        return self._query("SELECT * FROM outbox WHERE state = ? ORDER BY id", [state])
+
+    def get_outbox(self, outbox_id: int) -> dict | None:
+        return self._one("SELECT * FROM outbox WHERE id = ?", [outbox_id])
+
+    def due_outbox(self, now: datetime, *, limit: int = 50) -> list[dict]:
+        return self._query(
+            "SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id "
+            "LIMIT ?",
+            [iso(now), limit],
+        )
+
+    def next_outbox_due_at(self) -> datetime | None:
+        return parse_time(self._scalar("SELECT min(next_attempt_at) FROM outbox WHERE state = 'pending'"))
+
+    def lease_outbox(self, outbox_id: int, *, now: datetime, until: datetime) -> bool:
+        """Take a due pending message for one delivery attempt (counted now, so a crash still counts it).
+
+        Compare-and-set: of two dispatchers racing for one row, one wins; the lease lapses at `until` if the
+        winner dies mid-delivery, and the message is then tried again under the same idempotency key."""
+        with self.transaction():
+            return self.conn.execute(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? "
+                "WHERE id = ? AND state = 'pending' AND next_attempt_at <= ?",
+                [iso(until), outbox_id, iso(now)],
+            ).rowcount == 1
+
+    def finish_outbox(self, outbox_id: int, *, state: str, now: datetime, error: str = "") -> bool:
+        """Mark a pending message delivered or dead; False if it is no longer pending."""
+        delivered_at = iso(now) if state == "delivered" else None
+        with self.transaction():
+            return self.conn.execute(
+                "UPDATE outbox SET state = ?, delivered_at = ?, last_error = ? WHERE id = ? AND state = 'pending'",
+                [state, delivered_at, error, outbox_id],
+            ).rowcount == 1
+
+    def retry_outbox_later(self, outbox_id: int, *, at: datetime, error: str) -> None:
+        self._update(
+            "outbox", "id = :id AND state = 'pending'", {"id": outbox_id},
+            {"next_attempt_at": iso(at), "last_error": error},
+        )
+
+    def requeue_outbox(self, outbox_id: int, *, now: datetime) -> bool:
+        """Put a dead message back in the queue with a fresh count of attempts (same idempotency key)."""
+        with self.transaction():
+            return self.conn.execute(
+                "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ? WHERE id = ? AND state = 'dead'",
+                [iso(now), outbox_id],
+            ).rowcount == 1
+
+    def add_ledger_entry(
+        self, *, idempotency_key: str, kind: str, claim_id: str, amount: float, currency: str, detail: dict,
+        now: datetime,
+    ) -> bool:
+        """Record a refund issued or a replacement shipped; False if this key is already in the ledger."""
+        with self.transaction():
+            return self.conn.execute(
+                "INSERT INTO ledger (idempotency_key, kind, claim_id, amount, currency, detail, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING",
+                [idempotency_key, kind, claim_id, amount, currency, _dumps(detail), iso(now)],
+            ).rowcount == 1
+
+    def ledger_entries(self, claim_id: str | None = None) -> list[dict]:
+        if claim_id is None:
+            return self._query("SELECT * FROM ledger ORDER BY id")
+        return self._query("SELECT * FROM ledger WHERE claim_id = ? ORDER BY id", [claim_id])
+
 
 __all__ = ["FINAL_STATUSES", "SCHEMA_VERSION", "SchemaTooNew", "Store", "iso", "parse_time"]

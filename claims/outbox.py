@@ -1,0 +1,265 @@
+"""The outbox dispatcher: delivers the messages that workflow steps committed to the `outbox` table.
+
+With `settings.webhook_url` each message is POSTed as JSON with these headers:
+
+    Content-Type: application/json
+    Idempotency-Key: <claim_id>:<kind>:<step>        the same on every retry of one message
+    X-Signature: sha256=<hex HMAC-SHA256 of the raw body, keyed with settings.webhook_secret>
+    X-Claimbot-Event: refund.issue | replacement.ship
+    X-Claimbot-Attempt: 1, 2, ...
+
+Any 2xx answer delivers the message; anything else (an error status, a refused connection, a timeout) is
+tried again after `webhook_backoff_seconds * 2 ** (attempt - 1)`, and after `webhook_max_attempts` tries
+the message is dead (its workflow fails with reason `delivery_failed`). Without a URL the message is
+written to the `ledger` table instead, keyed by its idempotency key, in the same transaction that marks it
+delivered.
+
+Delivery is at least once: a dispatcher killed after the receiver processed a message but before it
+recorded the answer sends it again after restart, under the same Idempotency-Key, and the receiver
+de-duplicates by that key (docs/webhook_receiver.py shows how). Each attempt first takes a lease on its
+row (compare-and-set), so two dispatchers (the server's thread and `python -m claims.outbox`) never post
+one message at the same time, and a lease left by a killed dispatcher lapses after twice the timeout.
+
+Run on its own:  python -m claims.outbox --data DIR [--drain] [--requeue-dead]
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import http.client
+import json
+import logging
+import signal
+import sys
+import threading
+import urllib.error
+import urllib.request
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from claims import workflows
+from claims.config import Settings, load_settings
+from claims.models import utcnow
+from claims.store import Store
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 3600.0
+USER_AGENT = "claimbot-outbox/1"
+
+
+def sign(body: bytes, secret: str) -> str:
+    """The X-Signature header value for `body`."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def encode(payload: dict) -> bytes:
+    """The exact bytes that are signed and sent (compact, key-sorted JSON)."""
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class DeliveryError(Exception):
+    """One attempt failed; the message will be tried again (or dead-lettered after the last try)."""
+
+
+class OutboxDispatcher:
+    """Delivers due outbox rows, in a background thread (`start`/`stop`) or one pass at a time (`run_once`)."""
+
+    def __init__(self, store: Store, settings: Settings, *, poll_seconds: float = 1.0):
+        if settings.webhook_url and not settings.webhook_secret:
+            raise ValueError("webhook_url is set but webhook_secret is empty: receivers could not verify posts")
+        self.store = store
+        self.settings = settings
+        self.poll_seconds = poll_seconds
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --- running ----------------------------------------------------------------------------------
+
+    def start(self) -> "OutboxDispatcher":
+        if self._thread is None or not self._thread.is_alive():
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name="claimbot-outbox", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop after the attempt in progress (at most one webhook timeout away)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout if timeout is not None else self.settings.webhook_timeout_seconds + 5)
+            self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def notify(self) -> None:
+        """Look at the outbox now instead of at the next poll (a workflow step just wrote to it)."""
+        self._wake.set()
+
+    def _loop(self) -> None:
+        workflows.resume_unfinished(self.store, settings=self.settings)
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except Exception:  # a broken row or a locked database must not kill the thread; try again later
+                log.exception("outbox pass failed")
+            self._wake.wait(self._sleep_seconds())
+            self._wake.clear()
+
+    def _sleep_seconds(self) -> float:
+        due = self.store.next_outbox_due_at()
+        if due is None:
+            return self.poll_seconds
+        return max(0.0, min(self.poll_seconds, (due - utcnow()).total_seconds()))
+
+    def drain(self) -> None:
+        """Deliver until no message is pending (each is delivered or dead), waiting out backoffs and leases."""
+        workflows.resume_unfinished(self.store, settings=self.settings)
+        while not self._stop.is_set() and self.store.outbox_rows(state="pending"):
+            if not self.run_once():
+                self._stop.wait(max(0.05, self._sleep_seconds()))
+
+    # --- one pass ---------------------------------------------------------------------------------
+
+    def run_once(self, now: datetime | None = None) -> int:
+        """Attempt every message due now; returns how many attempts were made."""
+        attempts = 0
+        for row in self.store.due_outbox(now or utcnow()):
+            if self._stop.is_set():
+                break
+            if self._attempt(row):
+                attempts += 1
+        return attempts
+
+    def _attempt(self, row: dict) -> bool:
+        now = utcnow()
+        lease = timedelta(seconds=2 * self.settings.webhook_timeout_seconds)
+        if not self.store.lease_outbox(row["id"], now=now, until=now + lease):
+            return False  # another dispatcher took it
+        attempt = row["attempts"] + 1
+        try:
+            if self.settings.webhook_url:
+                self._post(row, attempt)
+                self._delivered(row, attempt)
+            else:
+                self._write_ledger(row, attempt)
+        except DeliveryError as exc:
+            self._failed(row, attempt, str(exc))
+        return True
+
+    def _post(self, row: dict, attempt: int) -> None:
+        body = encode(row["payload"])
+        request = urllib.request.Request(self.settings.webhook_url, data=body, method="POST", headers={
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            "Idempotency-Key": row["idempotency_key"],
+            "X-Signature": sign(body, self.settings.webhook_secret),
+            "X-Claimbot-Event": str(row["payload"].get("type", "")),
+            "X-Claimbot-Attempt": str(attempt),
+        })
+        try:
+            with urllib.request.urlopen(request, timeout=self.settings.webhook_timeout_seconds) as response:
+                response.read(65536)
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            raise DeliveryError(f"HTTP {exc.code}") from None
+        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:  # refused, reset, timed out, bad URL
+            raise DeliveryError(f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}") from None
+        if not 200 <= status < 300:
+            raise DeliveryError(f"HTTP {status}")
+
+    def _delivered(self, row: dict, attempt: int) -> None:
+        now = utcnow()
+        with self.store.transaction() as tx:
+            if tx.finish_outbox(row["id"], state="delivered", now=now):
+                workflows.on_delivered(tx, {**row, "attempts": attempt}, now=now)
+
+    def _write_ledger(self, row: dict, attempt: int) -> None:
+        payload, now = row["payload"], utcnow()
+        workflow = self.store.get_workflow(row["workflow_id"])
+        with self.store.transaction() as tx:
+            if not tx.finish_outbox(row["id"], state="delivered", now=now):
+                return
+            tx.add_ledger_entry(
+                idempotency_key=row["idempotency_key"], kind=workflow["kind"], claim_id=workflow["claim_id"],
+                amount=payload.get("amount") or 0.0, currency=payload.get("currency") or "EUR",
+                detail=payload, now=now,
+            )
+            workflows.on_delivered(tx, {**row, "attempts": attempt}, now=now)
+
+    def _failed(self, row: dict, attempt: int, error: str) -> None:
+        now = utcnow()
+        log.warning("outbox message %s attempt %d failed: %s", row["idempotency_key"], attempt, error)
+        if attempt >= self.settings.webhook_max_attempts:
+            with self.store.transaction() as tx:
+                if tx.finish_outbox(row["id"], state="dead", now=now, error=error):
+                    workflows.on_dead(tx, {**row, "attempts": attempt}, error=error, now=now)
+            return
+        delay = min(MAX_BACKOFF_SECONDS, self.settings.webhook_backoff_seconds * 2 ** (attempt - 1))
+        self.store.retry_outbox_later(row["id"], at=now + timedelta(seconds=delay), error=error)
+
+
+def requeue_dead(store: Store) -> int:
+    """Give every dead message a fresh set of attempts under its same idempotency key; its workflow goes
+    back from failed to waiting for delivery. Returns how many were requeued."""
+    count = 0
+    for row in store.outbox_rows(state="dead"):
+        with store.transaction() as tx:
+            workflow = tx.get_workflow(row["workflow_id"])
+            if workflow["state"] == "failed" and workflow["reason"] == "delivery_failed":
+                workflows.retry_delivery(tx, workflow)
+            else:
+                tx.requeue_outbox(row["id"], now=utcnow())
+            count += 1
+    return count
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m claims.outbox", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=None, help="folder holding claims.db (default: settings.data_dir)")
+    parser.add_argument("--drain", action="store_true", help="deliver until nothing is pending, then exit")
+    parser.add_argument("--requeue-dead", action="store_true", help="give dead messages a fresh set of attempts first")
+    parser.add_argument("--poll", type=float, default=1.0, help="seconds between looks at the outbox (default 1)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+
+    settings = load_settings()
+    data = args.data or Path(settings.data_dir)
+    if not (data / "claims.db").is_file():
+        print(f"error: no claims.db in {data}", file=sys.stderr)
+        return 2
+    store = Store.open(data / "claims.db", seed_demo=False)
+    try:
+        dispatcher = OutboxDispatcher(store, settings, poll_seconds=args.poll)
+        if args.requeue_dead:
+            log.info("requeued %d dead messages", requeue_dead(store))
+        if args.drain:
+            dispatcher.drain()
+            return 0
+        stopped = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stopped.set())
+        dispatcher.start()
+        log.info("delivering to %s; stop with Ctrl-C", settings.webhook_url or "the ledger table")
+        while not stopped.wait(0.5) and dispatcher.running:
+            pass
+        dispatcher.stop()
+        return 0
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+
+
+__all__ = ["DeliveryError", "OutboxDispatcher", "encode", "main", "requeue_dead", "sign"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

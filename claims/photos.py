@@ -8,7 +8,7 @@ decompression bombs (pixel count checked from the header before decoding), files
 anything is stored, so a bad photo changes nothing.
 
 Each accepted photo is decoded exactly once, into a reduced RGB copy in its EXIF orientation; that copy
-feeds the perceptual hash, the quality checks and the vision model. The stored file is the original bytes.
+feeds the perceptual hash (`claims.fraud.phash_of`), the quality checks and the vision model. The stored file is the original bytes.
 """
 from __future__ import annotations
 
@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import imagehash
 from PIL import Image, ImageOps
 
 from claims.config import Settings
 from claims.errors import PhotoRejected
+from claims.fraud import phash_of
 from claims.models import StoredPhoto
 
 # Pillow format name -> (MIME type, file extension of the stored original)
@@ -251,7 +251,7 @@ def read_photo(source: PhotoSource, *, index: int, settings: Settings) -> Incomi
         ext=ext,
         width=width,
         height=height,
-        phash=str(imagehash.phash(image)),
+        phash=phash_of(image),
         exif_taken_at=_exif_time(exif),
         original_name=name,
         image=image,

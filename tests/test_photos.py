@@ -6,13 +6,13 @@ import struct
 import zlib
 from datetime import datetime, timezone
 
-import imagehash
 import numpy as np
 import pytest
 from PIL import Image
 
 from claims.config import Settings
 from claims.errors import PhotoRejected
+from claims.fraud import PHOTO_HASH_HEX_LENGTH, hamming
 from claims.photos import PhotoStore, WORKING_SIDE, read_photo, read_photos, sniff_format
 
 
@@ -46,7 +46,7 @@ def test_accepts_each_supported_format_detected_by_content(fmt, mime, ext, setti
     assert (photo.format, photo.mime, photo.ext) == (fmt, mime, ext)
     assert (photo.width, photo.height) == (640, 480)
     assert photo.image.mode == "RGB"
-    assert len(photo.phash) == 16 and len(photo.sha256) == 64
+    assert len(photo.phash) == PHOTO_HASH_HEX_LENGTH and len(photo.sha256) == 64
 
 
 @pytest.mark.parametrize(
@@ -184,7 +184,7 @@ def test_phash_survives_reencoding(settings):
         encoded.append(read_photo(buffer.getvalue(), index=1, settings=settings))
     a, b = encoded
     assert a.sha256 != b.sha256
-    assert imagehash.hex_to_hash(a.phash) - imagehash.hex_to_hash(b.phash) <= 4
+    assert hamming(a.phash, b.phash) <= 8
 
 
 def test_store_writes_each_photo_once_under_its_hash(tmp_path, settings):

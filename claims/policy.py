@@ -8,9 +8,9 @@ No I/O, no models, no clock (the service puts "now" into the evidence), so every
    everything, unusable photos included: we never trap an upset customer in a photo loop.
 2. No photo, or no usable photo (too dark, blurry, small, nearly uniform): ask for better photos. No person
    is needed yet; whatever else we found is kept in the reasons and weighed again when new photos arrive.
-   When only some photos are unusable, the usable ones are decided on; if they would send the claim to a
-   person for a photo-evidence reason only (not confident, disagreeing, not matching the text), we ask for
-   better photos instead, since a better photo is the likely fix.
+   When some photos are usable, the claim is decided on those and the unusable ones are only noted: a
+   claim decided again after the customer sent better photos still holds the old dark one, and asking
+   for photos again would trap the customer in a loop.
 3. Everything else that needs a person (priority normal): order problems, fraud signals, uncertain or
    disagreeing photos, text and photos disagreeing, no damage found. Fraud signals escalate; nothing denies.
 4. Otherwise resolve automatically: the customer's intent, else `settings.default_resolution[label]`;
@@ -138,9 +138,9 @@ def decide(evidence: Evidence, settings: Settings) -> Decision:
         reasons = person + order_reasons + fraud_reasons + photo_issues + evidence_reasons
         return Decision(status="in_review", priority="high", reasons=tuple(_dedupe(reasons)), label=label)
 
-    if not usable or (photo_issues and evidence_reasons):
-        reasons = photo_issues + evidence_reasons + order_reasons + fraud_reasons
-        return Decision(status="needs_more_photos", reasons=tuple(_dedupe(reasons)), label=label if usable else None)
+    if not usable:
+        reasons = photo_issues + order_reasons + fraud_reasons
+        return Decision(status="needs_more_photos", reasons=tuple(_dedupe(reasons)))
 
     escalations = order_reasons + fraud_reasons + evidence_reasons
     if escalations:

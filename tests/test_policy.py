@@ -1,7 +1,9 @@
 """The decision policy, rule by rule and conflict by conflict (claims.policy.decide)."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
@@ -151,12 +153,12 @@ RULES = [
     ("different_damage_types_in_text_and_photo_are_not_a_mismatch",
      evidence(photos=(photo("crushed_packaging"),), complaint={"damage_types": ("broken",)}), "auto_refund", None,
      (), "refund"),
-    ("one_unusable_photo_beside_clear_ones_is_ignored",
+    ("old_dark_photo_beside_the_new_clear_one_is_only_noted",
      evidence(photos=(photo(n=1), photo(n=2, issues=("too_blurry",)))), "auto_replacement", None,
      ("photo_too_blurry",), "replacement"),
-    ("unusable_photo_beside_an_uncertain_one_asks_for_photos",
-     evidence(photos=(photo(confidence=0.4, n=1), photo(n=2, issues=("too_dark",)))), "needs_more_photos", None,
-     ("photo_too_dark", "low_confidence"), None),
+    ("unusable_photo_beside_an_uncertain_one_goes_to_a_person_not_round_the_photo_loop",
+     evidence(photos=(photo(confidence=0.4, n=1), photo(n=2, issues=("too_dark",)))), "in_review", "normal",
+     ("low_confidence", "photo_too_dark"), None),
 ]
 
 
@@ -283,6 +285,15 @@ def test_every_reason_the_policy_can_give_is_explained():
         for code in decision.reasons:
             assert code in REASON_CODES, code
             assert explain(code).endswith(".")
+
+
+def test_every_reason_code_is_explained_in_the_readme():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = re.search(r"<!-- section:policy -->(.*?)<!-- /section:policy -->", readme, re.S).group(1)
+    rows = {line.split("|")[1].strip(" `"): line for line in section.splitlines() if line.startswith("| `")}
+    for code, explanation in REASON_CODES.items():
+        assert code in rows, f"README policy section lacks reason code {code}"
+        assert rows[code].rstrip().endswith(f"| {explanation} |"), f"README row for {code} should end: {explanation}"
 
 
 def test_public_reasons_hide_fraud_signals():

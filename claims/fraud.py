@@ -26,8 +26,8 @@ NAIVE_EXIF_MARGIN = timedelta(hours=14)
 
 # The photo hash is a perceptual hash (DCT, 256 bits) of the whole frame followed by the same hash of five
 # 90% crops (centre and four corners). Comparing one photo's whole frame with the other's crops makes a
-# cropped re-upload land exactly on one of the stored crops; a single whole-frame hash loses half of the
-# 10% crops at any threshold that keeps distinct photos apart (see bench/fraud_phash.py and README).
+# cropped re-upload land exactly on one of the stored crops. A single whole-frame hash matches 7% of 10%
+# crops at the largest threshold that keeps distinct photos apart (bench/fraud_phash.py, README).
 HASH_SIZE = 16
 CROP_FRACTION = 0.9
 _CROP_ANCHORS = ((0.5, 0.5), (0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (1.0, 1.0))
@@ -37,7 +37,10 @@ _WORKING_SIDE = 512  # the hash looks at 64x64 pixels; shrinking first keeps lar
 
 
 def phash_of(image: Image.Image) -> str:
-    """The photo hash as hex: the whole frame's perceptual hash, then those of its five 90% crops."""
+    """The photo hash as hex: the whole frame's perceptual hash, then those of its five 90% crops.
+
+    Pass the image as the customer sees it (EXIF orientation applied, as `claims.photos` does).
+    """
     grey = image.convert("L")
     grey.thumbnail((_WORKING_SIDE, _WORKING_SIDE), Image.Resampling.LANCZOS)
     width, height = grey.size

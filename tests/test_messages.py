@@ -5,11 +5,13 @@ import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings as hsettings
 
 from claims.config import Settings
 from claims.messages import compose, compose_fallback_to_refund, compose_review
 from claims.models import Decision, Order
-from claims.policy import FRAUD_REASONS, PHOTO_REASONS
+from claims.policy import FRAUD_REASONS, PHOTO_REASONS, REASON_CODES, decide
+from tests.test_policy import evidence_st  # the random evidence the policy is tested with
 
 CLAIM_ID = "CLM-7Q2K9X"
 SETTINGS = Settings()
@@ -27,6 +29,8 @@ def assert_kind(message: str) -> None:
     lowered = message.lower()
     for word in BLAME:
         assert word not in lowered, word
+    for code in REASON_CODES:  # machine codes are for the review tab, not for people
+        assert code not in message, code
 
 
 DECISIONS = [
@@ -171,3 +175,14 @@ def test_messages_are_short_paragraphs():
                       order=ORDER, settings=SETTINGS)
     for paragraph in message.split("\n\n"):
         assert len(re.split(r"(?<=[.!?])\s", paragraph)) <= 3
+
+
+@hsettings(max_examples=150, deadline=None)
+@given(evidence_st)
+def test_whatever_the_policy_decides_the_customer_reads_a_kind_message(ev):
+    decision = decide(ev, SETTINGS)
+    message = compose(decision, claim_id=CLAIM_ID, order=ev.order, settings=SETTINGS)
+    assert_kind(message)
+    assert message == compose(decision.model_copy(update={"reasons": tuple(
+        code for code in decision.reasons if code not in FRAUD_REASONS)}), claim_id=CLAIM_ID, order=ev.order,
+        settings=SETTINGS)  # fraud reasons change nothing the customer reads

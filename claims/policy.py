@@ -106,8 +106,9 @@ def explain(code: str) -> str:
 
 
 def public_reasons(reasons: Iterable[str]) -> tuple[str, ...]:
-    """The reason codes a customer may see: everything but fraud signals."""
-    return tuple(code for code in reasons if code not in FRAUD_REASONS)
+    """The reason codes a customer may see: the known ones that are not fraud signals (a fraud signal
+    added later, unknown here, stays hidden too)."""
+    return tuple(code for code in reasons if code in REASON_CODES and code not in FRAUD_REASONS)
 
 
 # --- the decision ---------------------------------------------------------------------------------

@@ -297,7 +297,8 @@ def test_every_reason_code_is_explained_in_the_readme():
 
 
 def test_public_reasons_hide_fraud_signals():
-    assert public_reasons(("duplicate_photo", "over_value_limit", "claim_velocity_email")) == ("over_value_limit",)
+    codes = ("duplicate_photo", "over_value_limit", "claim_velocity_email", "a_signal_added_later")
+    assert public_reasons(codes) == ("over_value_limit",)
 
 
 # --- properties -----------------------------------------------------------------------------------

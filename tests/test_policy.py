@@ -225,6 +225,17 @@ CONFLICTS = [
     ("out_of_stock_and_escalation_resolve_nothing",
      evidence(order=order(in_stock=False, value=600), complaint={"intent": "replacement"}), "in_review", "normal",
      ("over_value_limit",)),
+    ("fraud_signal_and_order_problem_keep_both_reasons",
+     evidence(fraud_signals=(signal("claim_velocity_email"),), order=order(value=400)), "in_review", "normal",
+     ("over_value_limit", "claim_velocity_email")),
+    ("fraud_signal_and_low_confidence_keep_both_reasons",
+     evidence(fraud_signals=(signal("photo_taken_before_delivery"),), photos=(photo(confidence=0.3),)),
+     "in_review", "normal", ("photo_taken_before_delivery", "low_confidence")),
+    ("unknown_order_and_email_mismatch_report_the_unknown_order",
+     evidence(order=None, order_email_matches=False), "in_review", "normal", ("unknown_order",)),
+    ("talk_to_a_person_and_frustration_keep_both_reasons",
+     evidence(human_requested=True, complaint={"frustrated": True, "wants_human": True}), "in_review", "high",
+     ("human_requested", "wants_human", "customer_frustrated")),
     ("already_claimed_and_frustration_go_high",
      evidence(other_claims_on_order=2, complaint={"frustrated": True}), "in_review", "high",
      ("customer_frustrated", "already_claimed")),
@@ -241,6 +252,15 @@ def test_each_conflict(ev, status, priority, reasons):
 def test_out_of_stock_refund_reason_only_when_a_replacement_was_wanted():
     decision = decide(evidence(order=order(in_stock=False), complaint={"intent": "refund"}), SETTINGS)
     assert "out_of_stock_refund" not in decision.reasons
+
+
+def test_order_without_delivery_date_is_not_also_outside_the_window():
+    decision = decide(evidence(order=order(delivered_at=None)), SETTINGS)
+    assert "outside_claim_window" not in decision.reasons
+
+
+def test_unknown_order_is_not_also_an_email_mismatch():
+    assert "email_mismatch" not in decide(evidence(order=None, order_email_matches=False), SETTINGS).reasons
 
 
 def test_person_reasons_come_first_so_the_review_tab_shows_them_first():

@@ -82,16 +82,31 @@ def make_photo(path: Path, color=(200, 40, 40), seed: int = 0, size=(640, 480)) 
     return path
 
 
-def sample_photo(tmp_path: Path, name: str = "broken.jpg", seed: int = 0) -> Path:
-    """A damaged-looking photo: the vision helper's sample if present, else one made here."""
-    return make_photo(tmp_path / name, seed=seed)
+def sample_photo(label: str, index: int, fallback_dir: Path) -> Path:
+    """One of the project's demo photos (sample_images/LABEL/LABEL_000N.jpg), or a generated one if absent."""
+    path = REPO / "sample_images" / label / f"{label}_{index:04d}.jpg"
+    if path.is_file():
+        return path
+    return make_photo(fallback_dir / f"{label}_{index}.jpg", seed=1000 + index)
 
 
-def open_service(data_dir: Path, **settings):
+def real_vision_available() -> bool:
+    return (REPO / "vision_models" / "weights" / "damage_head.pt").is_file()
+
+
+_DOUBLE = object()
+
+
+def open_service(data_dir: Path, *, vision=_DOUBLE, text=_DOUBLE, **settings):
+    """A real ClaimService on `data_dir` with the test reviewers; model doubles unless told otherwise
+    (pass `vision=None` / `text=None` for the real, lazily loaded models)."""
     from claims.service import ClaimService
 
     settings = Settings(data_dir=data_dir, reviewers=REVIEWERS_SPEC, **settings)
-    return ClaimService.open(data_dir / "claims.db", settings=settings, vision=FakeVision(), text=FakeText())
+    return ClaimService.open(
+        data_dir / "claims.db", settings=settings,
+        vision=FakeVision() if vision is _DOUBLE else vision, text=FakeText() if text is _DOUBLE else text,
+    )
 
 
 def free_port() -> int:

@@ -90,8 +90,10 @@ def fmt_duration(seconds: float | None) -> str:
         text = f"{days} d {hours} h"
     elif hours:
         text = f"{hours} h {minutes} min"
-    else:
+    elif minutes:
         text = f"{minutes} min"
+    else:
+        text = f"{s} s"
     return f"overdue {text}" if overdue else text
 
 

@@ -13,6 +13,12 @@ def theme() -> gr.themes.Base:
         # System fonts only: the app must render offline, without fetching web fonts.
         font=["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"],
         font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"],
+    ).set(
+        # Inputs that read as inputs on a phone in sunlight: a visible border, a faint fill.
+        input_border_width="1px",
+        input_border_color="*neutral_300",
+        input_border_color_focus="*primary_500",
+        input_background_fill="*neutral_50",
     )
 
 
@@ -23,6 +29,7 @@ CSS = """
 .cb-header .cb-sub { color: var(--body-text-color-subdued); font-size: .95rem; }
 .cb-talk button, button.cb-talk { white-space: nowrap; }
 
+#photos, #reply-photos { border: 2px dashed var(--border-color-primary); border-radius: 12px; }
 .cb-card { border-radius: 12px; padding: 16px 18px; margin: 4px 0; border: 1px solid var(--border-color-primary);
            background: var(--background-fill-secondary); }
 .cb-card-title { font-weight: 700; font-size: 1.15rem; margin-bottom: 6px; }
@@ -76,10 +83,11 @@ CSS = """
 .cb-photo { border: 1px solid var(--border-color-primary); border-radius: 10px; overflow: hidden;
             background: var(--background-fill-secondary); }
 .cb-photo img { width: 100%; height: 200px; object-fit: contain; background: #111; display: block; }
-.cb-photo div { padding: 6px 8px; font-size: .82rem; }
-.cb-conf { height: 6px; background: #e5e7eb; border-radius: 3px; overflow: hidden; margin: 4px 0; }
-.cb-conf span { display: block; height: 100%; background: #4f46e5; }
-.cb-conf.cb-low span { background: #d97706; }
+.cb-photo > div { padding: 6px 8px; font-size: .82rem; }
+.cb-conf { height: 6px; background: #e5e7eb; border-radius: 3px; overflow: hidden; margin: 4px 0; padding: 0 !important; }
+.cb-conf-fill { height: 6px; background: #4f46e5; }
+.cb-conf.cb-low .cb-conf-fill { background: #d97706; }
+.cb-lock-chip { font-size: .8rem; background: #fef3c7; color: #92400e; border-radius: 6px; padding: 1px 6px; }
 .cb-mark { background: #fde68a; padding: 0 2px; border-radius: 3px; }
 .cb-side { display: grid; grid-template-columns: 1fr 1fr; gap: 10px; }
 .cb-side img { width: 100%; max-height: 220px; object-fit: contain; background: #111; border-radius: 8px; }

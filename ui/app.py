@@ -5,6 +5,8 @@ the result under any ASGI server.
 """
 from __future__ import annotations
 
+import sys
+import threading
 from pathlib import Path
 
 import fastapi
@@ -18,7 +20,7 @@ from ui.customer import build_customer_app
 from ui.dashboard import build_dashboard_app
 from ui.review import build_review_app
 
-LOGIN_MESSAGE = "Reviewers only. Accounts come from CLAIMBOT_REVIEWERS or the settings file."
+LOGIN_MESSAGE = "Review desk and dashboard: sign in with your reviewer account."
 
 
 class ReviewerLogin:
@@ -87,6 +89,13 @@ def build_app(service) -> fastapi.FastAPI:
     return app
 
 
+def warm_up(service) -> None:
+    try:
+        service.vision, service.text  # noqa: B018  (the properties load the models)
+    except Exception as e:  # the first claim will raise the same error where a person sees it
+        print(f"warning: could not load the models yet: {e}", file=sys.stderr, flush=True)
+
+
 def serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
@@ -101,10 +110,13 @@ def serve(settings: Settings, host: str, port: int) -> None:
             print(
                 f"Created reviewer account '{name}' with password: {secret}\n"
                 "This is shown once. Set CLAIMBOT_REVIEWERS='name:password' to choose your own.",
-                flush=True,
+                file=sys.stderr, flush=True,
             )
-        print(f"Customers: http://{host}:{port}/   Reviewers: http://{host}:{port}/review   "
-              f"Dashboard: http://{host}:{port}/dashboard", flush=True)
+        print(f"Customers: http://{host}:{port}/   Reviewers: http://{host}:{port}/review/   "
+              f"Dashboard: http://{host}:{port}/dashboard/", flush=True)
+        service.start_dispatcher()
+        # Load the models while the server starts, so the first customer does not wait for them.
+        threading.Thread(target=warm_up, args=(service,), name="claimbot-warm-up", daemon=True).start()
         uvicorn.run(build_app(service), host=host, port=port, log_level="warning")
     finally:
         service.close()

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import gradio as gr
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from ui._html import esc, fmt_duration, humanize, parse_time
 from vision_models.labels import DAMAGE_LABELS
@@ -22,6 +23,8 @@ PERIODS: dict[str, timedelta] = {
     "Last 90 days": timedelta(days=90),
     "Last 365 days": timedelta(days=365),
 }
+# Codes that say how a claim was resolved, not why it needed a person.
+NOT_ESCALATION_REASONS = {"default_for_label", "out_of_stock_refund"}
 COLORS = {"auto": "#4f46e5", "person": "#f59e0b", "open": "#94a3b8", "breached": "#dc2626", "met": "#16a34a"}
 LABEL_COLORS = dict(zip(DAMAGE_LABELS, ("#16a34a", "#a16207", "#d97706", "#0284c7", "#dc2626", "#7c3aed")))
 
@@ -37,6 +40,7 @@ def _figure(title: str) -> tuple[Figure, object]:
     ax.set_title(title, loc="left", fontsize=11, fontweight="bold")
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
+    ax.tick_params(labelsize=8)
     return fig, ax
 
 
@@ -46,9 +50,22 @@ def _empty(ax, text: str = "No data in this period") -> None:
     ax.set_yticks([])
 
 
-def _bucket(dt: datetime, hourly: bool) -> datetime:
-    return dt.replace(minute=0, second=0, microsecond=0) if hourly else dt.replace(hour=0, minute=0, second=0,
-                                                                                   microsecond=0)
+def buckets(since: datetime, until: datetime) -> tuple[list[datetime], timedelta, str]:
+    """Every bucket start of the period: hours for a day or two, days up to 90 days, weeks beyond."""
+    if until - since <= timedelta(days=2):
+        step, fmt = timedelta(hours=1), "%H:00"
+        start = since.replace(minute=0, second=0, microsecond=0)
+    elif until - since <= timedelta(days=90):
+        step, fmt = timedelta(days=1), "%d %b"
+        start = since.replace(hour=0, minute=0, second=0, microsecond=0)
+    else:
+        step, fmt = timedelta(weeks=1), "%d %b"
+        start = (since - timedelta(days=since.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    starts = []
+    while start <= until:
+        starts.append(start)
+        start += step
+    return starts, step, fmt
 
 
 def _decision_hours(claim: dict) -> float | None:
@@ -74,7 +91,10 @@ def summarize(data: dict) -> dict:
         "sla_breaches": sum(1 for c in claims if c.get("sla_breached")),
         "median_hours_auto": statistics.median(auto_hours) if auto_hours else None,
         "median_hours_person": statistics.median(person_hours) if person_hours else None,
-        "escalation_reasons": Counter(r for c in escalated for r in c.get("reasons") or []),
+        "escalation_reasons": Counter(
+            r for c in escalated for r in c.get("reasons") or [] if r not in NOT_ESCALATION_REASONS
+            and not r.startswith("intent_")
+        ),
     }
 
 
@@ -100,29 +120,31 @@ def kpi_html(summary: dict) -> str:
 
 
 def automation_figure(data: dict, since: datetime, until: datetime) -> Figure:
-    fig, ax = _figure("Claims per day: settled automatically vs by a person")
+    fig, ax = _figure("Claims filed: settled automatically, by a person, still open")
     claims = data.get("claims") or []
     if not claims:
         _empty(ax)
         return fig
-    hourly = until - since <= timedelta(days=2)
-    counts: dict[datetime, Counter] = defaultdict(Counter)
+    starts, step, fmt = buckets(since, until)
+    counts = [Counter() for _ in starts]
     for c in claims:
         created = parse_time(c.get("created_at"))
-        if not created:
+        if not created or created < starts[0]:
             continue
+        index = min(int((created - starts[0]) / step), len(starts) - 1)
         kind = "auto" if c.get("automated") else "person" if c.get("decided_at") else "open"
-        counts[_bucket(created, hourly)][kind] += 1
-    xs = sorted(counts)
-    width = (1 / 24 if hourly else 1) * 0.8
-    bottom = [0] * len(xs)
+        counts[index][kind] += 1
+    xs = range(len(starts))
+    bottom = [0] * len(starts)
     for kind, name in (("auto", "automatic"), ("person", "by a person"), ("open", "still open")):
-        ys = [counts[x][kind] for x in xs]
-        ax.bar(xs, ys, width=width, bottom=bottom, color=COLORS[kind], label=name)
+        ys = [count[kind] for count in counts]
+        ax.bar(xs, ys, bottom=bottom, color=COLORS[kind], label=name, width=0.8)
         bottom = [b + y for b, y in zip(bottom, ys)]
+    every = max(1, len(starts) // 10)
+    ax.set_xticks(list(xs)[::every], [s.strftime(fmt) for s in starts][::every], rotation=45, ha="right")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(frameon=False, fontsize=8)
     ax.set_ylabel("claims")
-    fig.autofmt_xdate()
     return fig
 
 
@@ -134,27 +156,37 @@ def reasons_figure(summary: dict) -> Figure:
         return fig
     names = [humanize(r) for r, _ in reasons][::-1]
     ax.barh(names, [n for _, n in reasons][::-1], color=COLORS["person"])
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("claims")
     return fig
 
 
+DECISION_TIME_BINS: tuple[tuple[str, float], ...] = (
+    ("< 1 min", 1 / 60), ("1-10 min", 10 / 60), ("10-60 min", 1.0), ("1-4 h", 4.0), ("4-24 h", 24.0),
+    ("1-3 days", 72.0), ("> 3 days", float("inf")),
+)
+
+
 def decision_time_figure(data: dict) -> Figure:
-    fig, ax = _figure("Time from submission to decision (hours)")
-    auto, person = [], []
+    fig, ax = _figure("Time from submission to decision")
+    counts = {"auto": Counter(), "person": Counter()}
     for c in data.get("claims") or []:
-        h = _decision_hours(c)
-        if h is not None:
-            (auto if c.get("automated") else person).append(max(h, 1 / 3600))
-    if not auto and not person:
+        hours = _decision_hours(c)
+        if hours is None:
+            continue
+        name = next(n for n, upper in DECISION_TIME_BINS if hours < upper)
+        counts["auto" if c.get("automated") else "person"][name] += 1
+    if not any(counts.values()):
         _empty(ax, "No decisions in this period")
         return fig
-    top = max(auto + person)
-    bins = [10 ** (k / 4) for k in range(-16, 9)]  # 1e-4 h (a third of a second) to 100 h, log-spaced
-    bins = [b for b in bins if b <= max(top * 1.5, 1e-3)] + [max(top * 1.5, 1e-3)]
-    ax.hist([auto, person], bins=bins, stacked=True, color=[COLORS["auto"], COLORS["person"]],
-            label=["automatic", "by a person"])
-    ax.set_xscale("log")
-    ax.set_xlabel("hours (log scale)")
+    names = [n for n, _ in DECISION_TIME_BINS]
+    xs = range(len(names))
+    ax.bar([x - 0.2 for x in xs], [counts["auto"][n] for n in names], width=0.4, color=COLORS["auto"],
+           label="automatic")
+    ax.bar([x + 0.2 for x in xs], [counts["person"][n] for n in names], width=0.4, color=COLORS["person"],
+           label="by a person")
+    ax.set_xticks(list(xs), names)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("claims")
     ax.legend(frameon=False, fontsize=8)
     return fig
@@ -175,6 +207,7 @@ def sla_figure(data: dict) -> Figure:
     breached = [counts[p]["breached"] for p in prios]
     ax.bar(prios, met, color=COLORS["met"], label="met")
     ax.bar(prios, breached, bottom=met, color=COLORS["breached"], label="breached")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("cases")
     ax.legend(frameon=False, fontsize=8)
     return fig
@@ -191,6 +224,7 @@ def workflow_figure(data: dict) -> Figure:
     colors = [COLORS["breached"] if any(w in s for w in ("fail", "dead", "error")) else COLORS["auto"]
               for (k, s), _ in items]
     ax.barh(names, [n for _, n in items], color=colors)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("workflows")
     return fig
 
@@ -210,6 +244,7 @@ def confidence_figure(data: dict, threshold: float) -> Figure:
     ax.axvline(threshold, color="#111827", linestyle="--", linewidth=1)
     ax.text(threshold, ax.get_ylim()[1] * 0.95, " to a person below", fontsize=8, va="top")
     ax.set_xlim(0, 1)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("calibrated confidence")
     ax.set_ylabel("photos")
     ax.legend(frameon=False, fontsize=7, ncols=2)

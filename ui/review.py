@@ -98,7 +98,7 @@ class ReviewHandlers:
             sla_cls = "cb-overdue" if left is not None and left < 0 else ""
             lock = ""
             if item.get("locked_by"):
-                lock = f'🔒 {esc(item["locked_by"])} until {esc(fmt_time(item.get("lock_until"))[-9:])}'
+                lock = f'<span class="cb-lock-chip">{esc(item["locked_by"])} until {esc(fmt_time(item.get("lock_until"))[-9:])}</span>'
             rows.append(
                 "<tr>"
                 f"<td>{priority_badge(item.get('priority'))}</td>"
@@ -138,7 +138,7 @@ class ReviewHandlers:
         lock_html = ""
         if holder:
             who = "You hold" if holder == reviewer else f"{esc(holder)} holds"
-            lock_html = f'<div class="cb-lock">🔒 {who} this case until {esc(fmt_time(lock.get("until")))}</div>'
+            lock_html = f'<div class="cb-lock">{who} this case until {esc(fmt_time(lock.get("until")))}</div>'
         return (
             f'<div class="cb-card cb-card-wait" id="case-header"><div class="cb-card-title">'
             f'{esc(claim.get("claim_id"))} {status_pill(claim.get("status", ""))} '
@@ -168,7 +168,7 @@ class ReviewHandlers:
             img = f'<img src="{uri}" alt="photo {esc(p["sha256"][:8])}">' if uri else '<div class="cb-empty">unreadable</div>'
             cards.append(
                 f'<div class="cb-photo">{img}<div>{label_html} · {conf:.0%}'
-                f'<div class="cb-conf{low}"><span style="width:{conf * 100:.0f}%"></span></div>'
+                f'<div class="cb-conf{low}"><div class="cb-conf-fill" style="width:{conf * 100:.0f}%"></div></div>'
                 + (f"<small>Looks like: {looks}</small><br>" if looks else "")
                 + f'{issues}<small><code>{esc(p["sha256"][:12])}</code></small></div></div>'
             )
@@ -313,17 +313,16 @@ def build_review_app(service) -> gr.Blocks:
                         fraud = gr.HTML(elem_id="fraud")
                     with gr.Column(scale=2, min_width=280):
                         order = gr.HTML()
-                        with gr.Group():
-                            note = gr.Textbox(label="Note to the customer", lines=3, elem_id="review-note",
-                                              info="Required to deny or to ask for information.")
-                            with gr.Row():
-                                approve_refund = gr.Button("Approve refund", variant="primary", elem_id="approve-refund",
-                                                           min_width=120)
-                                approve_replacement = gr.Button("Approve replacement", variant="primary",
-                                                                elem_id="approve-replacement", min_width=120)
-                            with gr.Row():
-                                request_info = gr.Button("Request info", elem_id="request-info", min_width=120)
-                                deny = gr.Button("Deny", variant="stop", elem_id="deny", min_width=120)
+                        note = gr.Textbox(label="Note to the customer", lines=3, elem_id="review-note",
+                                          info="Required to deny or to ask for information.")
+                        with gr.Row():
+                            approve_refund = gr.Button("Approve refund", variant="primary", elem_id="approve-refund",
+                                                       min_width=120)
+                            approve_replacement = gr.Button("Approve replacement", variant="primary",
+                                                            elem_id="approve-replacement", min_width=120)
+                        with gr.Row():
+                            request_info = gr.Button("Request info", elem_id="request-info", min_width=120)
+                            deny = gr.Button("Deny", variant="stop", elem_id="deny", min_width=120)
                         with gr.Accordion("Correct a photo's label", open=False):
                             photo_pick = gr.Dropdown(label="Photo", choices=[])
                             label_pick = gr.Dropdown(

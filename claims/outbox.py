@@ -59,6 +59,11 @@ def encode(payload: dict) -> bytes:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def backoff_seconds(settings: Settings, attempt: int) -> float:
+    """How long to wait after failed attempt number `attempt` (1, 2, ...): doubling, capped at an hour."""
+    return min(MAX_BACKOFF_SECONDS, settings.webhook_backoff_seconds * 2 ** (attempt - 1))
+
+
 class DeliveryError(Exception):
     """One attempt failed; the message will be tried again (or dead-lettered after the last try)."""
 
@@ -168,7 +173,8 @@ class OutboxDispatcher:
                 status = response.status
         except urllib.error.HTTPError as exc:
             raise DeliveryError(f"HTTP {exc.code}") from None
-        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:  # refused, reset, timed out, bad URL
+        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
+            # refused, reset, timed out, a garbled answer, a malformed URL: all worth another try
             raise DeliveryError(f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}") from None
         if not 200 <= status < 300:
             raise DeliveryError(f"HTTP {status}")
@@ -200,7 +206,7 @@ class OutboxDispatcher:
                 if tx.finish_outbox(row["id"], state="dead", now=now, error=error):
                     workflows.on_dead(tx, {**row, "attempts": attempt}, error=error, now=now)
             return
-        delay = min(MAX_BACKOFF_SECONDS, self.settings.webhook_backoff_seconds * 2 ** (attempt - 1))
+        delay = backoff_seconds(self.settings, attempt)
         self.store.retry_outbox_later(row["id"], at=now + timedelta(seconds=delay), error=error)
 
 
@@ -257,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         store.close()
 
 
-__all__ = ["DeliveryError", "OutboxDispatcher", "encode", "main", "requeue_dead", "sign"]
+__all__ = ["DeliveryError", "OutboxDispatcher", "backoff_seconds", "encode", "main", "requeue_dead", "sign"]
 
 
 if __name__ == "__main__":

@@ -753,11 +753,13 @@ class Store:
             ).rowcount == 1
 
     def finish_outbox(self, outbox_id: int, *, state: str, now: datetime, error: str = "") -> bool:
-        """Mark a pending message delivered or dead; False if it is no longer pending."""
+        """Mark a pending message delivered or dead (keeping the last error for the record); False if it is
+        no longer pending."""
         delivered_at = iso(now) if state == "delivered" else None
         with self.transaction():
             return self.conn.execute(
-                "UPDATE outbox SET state = ?, delivered_at = ?, last_error = ? WHERE id = ? AND state = 'pending'",
+                "UPDATE outbox SET state = ?, delivered_at = ?, last_error = coalesce(nullif(?, ''), last_error) "
+                "WHERE id = ? AND state = 'pending'",
                 [state, delivered_at, error, outbox_id],
             ).rowcount == 1
 
@@ -771,7 +773,8 @@ class Store:
         """Put a dead message back in the queue with a fresh count of attempts (same idempotency key)."""
         with self.transaction():
             return self.conn.execute(
-                "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ? WHERE id = ? AND state = 'dead'",
+                "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ? "
+                "WHERE id = ? AND state = 'dead'",
                 [iso(now), outbox_id],
             ).rowcount == 1
 

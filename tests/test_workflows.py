@@ -180,7 +180,8 @@ def test_out_of_stock_replacement_falls_back_to_refund_and_tells_the_customer(sv
     assert result["message"] == fallback["text"]
 
     replacement, refund = workflows_of(svc, claim["claim_id"])
-    assert (replacement["kind"], replacement["state"], replacement["reason"]) == ("replacement", "failed", "out_of_stock")
+    assert (replacement["kind"], replacement["state"]) == ("replacement", "failed")
+    assert replacement["reason"] == "out_of_stock"
     assert (refund["kind"], refund["state"]) == ("refund", "issued")
     [message] = svc.store.outbox_rows()
     assert message["idempotency_key"] == f"{claim['claim_id']}:refund:issue"
@@ -268,4 +269,5 @@ def test_the_dashboard_counts_workflows_by_kind_and_state(svc):
     submit(svc, "DEMO-1002", "The vase is cracked, please replace it.", seed=2)
     now = utcnow()
     data = svc.dashboard_data(now - timedelta(hours=1), now + timedelta(hours=1))
-    assert sorted((w["kind"], w["state"]) for w in data["workflows"]) == [("refund", "issued"), ("replacement", "shipped")]
+    states = sorted((w["kind"], w["state"]) for w in data["workflows"])
+    assert states == [("refund", "issued"), ("replacement", "shipped")]

@@ -10,6 +10,7 @@ import importlib.util
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -407,3 +408,15 @@ def test_a_dispatcher_killed_mid_delivery_loses_nothing_and_sends_nothing_under_
     assert receiver.arrivals() == {a: 1, b: 2, c: 1, d: 1}
     assert sorted(receiver.process_calls) == sorted([a, b, c, d])  # each message processed once
     assert receiver.logic.duplicates == 1
+
+
+def test_the_readme_snippet_verifies_what_the_dispatcher_signs():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = re.search(r"<!-- section:workflows -->(.*?)<!-- /section:workflows -->", readme, re.S).group(1)
+    [snippet] = [block for block in re.findall(r"```python\n(.*?)```", section, re.S) if "verify_signature" in block]
+    namespace: dict = {}
+    exec(compile(snippet, "README.md (workflows section)", "exec"), namespace)
+    body = b'{"idempotency_key":"CLM-1:refund:issue","type":"refund.issue"}'
+    assert namespace["verify_signature"](body, sign(body, SECRET), SECRET)
+    assert not namespace["verify_signature"](body.replace(b"refund.issue", b"refund.issuE"), sign(body, SECRET), SECRET)
+    assert not namespace["verify_signature"](body, sign(body, SECRET), "")

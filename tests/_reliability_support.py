@@ -330,6 +330,7 @@ def _serve(data_dir: Path, port: int) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     service = open_service(data_dir, **LOAD_SETTINGS)
     try:
+        service.start_dispatcher(poll_seconds=0.2)  # as `claimbot serve` does: webhook or ledger per settings
         uvicorn.run(build_app(service), host="127.0.0.1", port=port, log_level="warning")
     finally:
         service.close()

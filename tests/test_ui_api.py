@@ -267,7 +267,7 @@ def test_the_customer_thread_shows_photos_as_data_uris_never_as_paths(service, p
     h = CustomerHandlers(service)
     result = h.submit_claim("DEMO-1001", "demo@example.com", DESCRIPTION, [str(photos.fresh())],
                             progress=lambda *a, **k: None)
-    card, session, _id, _token, _status, thread, _btn = h.show_submission(result)
+    card, session, _id, _token, _status, thread, *_buttons = h.show_submission(result)
     assert thread.count("data:image/jpeg;base64,") == 1
     assert str(service.photos.root) not in thread and "file=" not in thread
     assert result["access_token"] in card["value"]
@@ -330,3 +330,35 @@ def _far_future():
     from datetime import datetime, timezone
 
     return datetime(2100, 1, 1, tzinfo=timezone.utc)
+
+
+def test_a_reviewer_label_correction_is_kept_as_a_training_example(service, photos):
+    filed = service.submit_claim("DEMO-1002", "demo@example.com", "Broken. Talk to a person please.", [photos.fresh()])
+    sha = filed["photos"][0]["sha256"]
+    request = type("Request", (), {"username": "ann"})()
+    saved = ReviewHandlers(service).correct_label(filed["claim_id"], sha, "surface_damage", request)
+    assert "surface_damage" in saved
+    assert any(e["sha256"] == sha and e["label"] == "surface_damage" for e in service.labelled_examples())
+
+
+def test_serve_prints_the_generated_reviewer_password_once_and_runs_the_app(tmp_path, monkeypatch, capsys):
+    import uvicorn
+
+    import ui.app
+    from claims.config import Settings
+
+    served = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.append((app, kw)))
+    monkeypatch.setattr(ui.app, "warm_up", lambda service: None)  # no real models in this test
+    ui.app.serve(Settings(data_dir=tmp_path, reviewers=""), "127.0.0.1", 8123)
+    err = capsys.readouterr().err
+    assert "Created reviewer account 'reviewer' with password: " in err
+    password = err.split("password: ")[1].split()[0]
+    (app, kwargs), = served
+    assert kwargs["port"] == 8123 and app.title == "claimbot"
+    ui.app.serve(Settings(data_dir=tmp_path, reviewers=""), "127.0.0.1", 8123)
+    assert "password" not in capsys.readouterr().err  # shown once only
+    from claims.service import ClaimService
+
+    with ClaimService.open(tmp_path / "claims.db", settings=Settings(data_dir=tmp_path, reviewers="")) as svc:
+        assert svc.authenticate("reviewer", password)

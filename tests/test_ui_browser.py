@@ -206,3 +206,22 @@ def test_talk_to_a_person_before_filing_asks_only_for_order_and_email(server, br
     card.wait_for()
     assert "order number" in card.inner_text() and "email" in card.inner_text()
     page.close()
+
+
+def test_one_press_files_one_claim_and_another_can_be_started(server, browser):
+    url, service, folder = server
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(url + "/")
+    _field(page, "order-id").fill("DEMO-1007")
+    _field(page, "email").fill("demo@example.com")
+    _field(page, "description").fill("The cookbook's cover is torn. Replacement please.")
+    page.locator("#photos input[type=file]").set_input_files([str(sample_photo("torn_packaging", 2, folder))])
+    page.locator("#submit-claim").click()
+    page.locator("#result-card .cb-card").wait_for()
+    assert page.locator("#submit-claim").is_disabled()
+    page.locator("#new-claim").click()
+    page.locator("#submit-claim:not([disabled])").wait_for()
+    assert _field(page, "order-id").input_value() == ""
+    assert not page.locator("#result-card .cb-card").is_visible()
+    page.close()

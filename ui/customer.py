@@ -134,7 +134,17 @@ class CustomerHandlers:
             self.result_card(result, show_secrets=False),
             self.thread_for(result, session),
             gr.update(visible=True),
+            # One press, one claim: sending the same form again would file a duplicate.
+            gr.update(value="Claim sent", interactive=False),
+            gr.update(visible=True),
         )
+
+    def new_claim(self):
+        """A clean form for another claim (say, a second order). The earlier claim is left to its reference
+        and access code, so "Talk to a person" now concerns the new form."""
+        return ("", "", "", None, "", gr.update(value="", visible=False),
+                gr.update(value="Send my claim", interactive=True), gr.update(visible=False), gr.update(visible=False),
+                {}, "", "", "", "", gr.update(visible=False))
 
     def show_status(self, result: dict, claim_id: str, access_token: str):
         """After tracking or replying: the thread, and the claim becomes this session's claim."""
@@ -245,8 +255,11 @@ def build_customer_app(service) -> gr.Blocks:
                                     elem_classes=["cb-next"])
                 submit_btn = gr.Button("Send my claim", variant="primary", elem_id="submit-claim")
                 result_card = gr.HTML(visible=False, elem_id="result-card")
-                open_thread_btn = gr.Button("Open the conversation", visible=False, size="md",
-                                            elem_id="open-thread")
+                with gr.Row():
+                    open_thread_btn = gr.Button("Open the conversation", visible=False, size="md",
+                                                elem_id="open-thread")
+                    new_claim_btn = gr.Button("Start another claim", visible=False, size="md",
+                                              elem_id="new-claim")
                 submit_result = gr.JSON(label="claim", visible=False)
 
             with gr.Tab("Track my claim", id="track"):
@@ -280,10 +293,17 @@ def build_customer_app(service) -> gr.Blocks:
             api_name="submit_claim", trigger_mode="once", show_progress_on=[result_card, submit_btn],
         ).success(
             h.show_submission, submit_result,
-            [result_card, session, track_id, track_token, status_card, thread, open_thread_btn],
+            [result_card, session, track_id, track_token, status_card, thread, open_thread_btn, submit_btn,
+             new_claim_btn],
             api_visibility="private",
         ).success(show, None, reply_box, api_visibility="private")
         open_thread_btn.click(go_to_tracking, None, tabs, api_visibility="private")
+        new_claim_btn.click(
+            h.new_claim, None,
+            [order_id, email, description, photos, previews, result_card, submit_btn, open_thread_btn, new_claim_btn,
+             session, track_id, track_token, status_card, thread, human_card],
+            api_visibility="private",
+        )
 
         gr.on(
             [track_btn.click, track_token.submit], h.claim_status, [track_id, track_token], status_result,

@@ -107,14 +107,19 @@ class OutboxDispatcher:
         self._wake.set()
 
     def _loop(self) -> None:
-        workflows.resume_unfinished(self.store, settings=self.settings)
+        try:
+            workflows.resume_unfinished(self.store, settings=self.settings)
+        except Exception:  # the deliveries below must still run
+            log.exception("resuming unfinished workflows failed")
         while not self._stop.is_set():
+            self._wake.clear()  # before the pass, so a notify during it is not lost
             try:
                 self.run_once()
+                delay = self._sleep_seconds()
             except Exception:  # a broken row or a locked database must not kill the thread; try again later
                 log.exception("outbox pass failed")
-            self._wake.wait(self._sleep_seconds())
-            self._wake.clear()
+                delay = self.poll_seconds
+            self._wake.wait(delay)
 
     def _sleep_seconds(self) -> float:
         due = self.store.next_outbox_due_at()

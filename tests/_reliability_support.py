@@ -228,12 +228,14 @@ class LoadRun:
 
 
 def run_load(url: str, jobs: list[tuple[str, str, str, list[Path]]], clients: int,
-             stop: threading.Event | None = None) -> LoadRun:
+             stop: threading.Event | None = None, run: LoadRun | None = None) -> LoadRun:
     """Submit every job (order, email, description, photos) through the HTTP API from `clients` threads,
-    each with its own gradio_client. Stops taking new jobs once `stop` is set."""
+    each with its own gradio_client. Stops taking new jobs once `stop` is set. Pass `run` to watch the
+    answers arrive from another thread."""
     from gradio_client import Client, handle_file
 
-    run = LoadRun()
+    run = run if run is not None else LoadRun()
+    clients_made = []
     lock = threading.Lock()
     queue = list(enumerate(jobs))
     queue.reverse()
@@ -248,6 +250,7 @@ def run_load(url: str, jobs: list[tuple[str, str, str, list[Path]]], clients: in
             try:
                 if client is None:
                     client = Client(url + "/", verbose=False)
+                    clients_made.append(client)
                 answer = client.predict(order, email, description, [handle_file(str(p)) for p in photos],
                                         api_name="/submit_claim")
                 with lock:
@@ -261,6 +264,8 @@ def run_load(url: str, jobs: list[tuple[str, str, str, list[Path]]], clients: in
         for future in [pool.submit(worker) for _ in range(clients)]:
             future.result()
     run.seconds = time.monotonic() - started
+    for client in clients_made:
+        client.close()
     return run
 
 

@@ -243,6 +243,19 @@ def test_the_photo_store_is_not_served_by_gradios_file_route(url, service, custo
         assert http.get(f"{url}{mount}/gradio_api/file={stored}").status_code == 403
 
 
+def test_an_upload_is_deleted_once_the_claim_holds_it(url, photos):
+    photo = photos.fresh()
+    with httpx.Client() as http:
+        uploaded = http.post(f"{url}/gradio_api/upload",
+                             files={"files": (photo.name, photo.read_bytes(), "image/jpeg")}).json()[0]
+        assert http.get(f"{url}/gradio_api/file={uploaded}").status_code == 200  # Gradio serves uploads by path
+        data = ["DEMO-1003", "demo@example.com", DESCRIPTION,
+                [{"path": uploaded, "orig_name": photo.name, "meta": {"_type": "gradio.FileData"}}]]
+        event = http.post(f"{url}/gradio_api/call/submit_claim", json={"data": data}).json()["event_id"]
+        assert "event: complete" in http.get(f"{url}/gradio_api/call/submit_claim/{event}", timeout=60).text
+        assert http.get(f"{url}/gradio_api/file={uploaded}").status_code in (403, 404)
+
+
 # --- handlers, called directly -----------------------------------------------------------------------
 
 def test_talk_to_a_person_before_any_claim_explains_what_a_person_needs(service):

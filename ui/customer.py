@@ -9,6 +9,7 @@ import functools
 from pathlib import Path
 
 import gradio as gr
+from gradio import utils as gr_utils
 
 from claims.errors import ClaimError
 from ui._html import card, esc, status_copy, status_pill, thread_html, thumbnail_data_uri
@@ -40,6 +41,25 @@ def _paths(files) -> list[str]:
     return out
 
 
+def discard_uploads(paths: list[str]) -> None:
+    """Delete uploads once the service holds its own copy.
+
+    Gradio keeps every upload in its upload folder and serves it to anyone who presents the path at
+    `/gradio_api/file=`; after a claim is filed nothing needs the upload any more, so it goes. Only files
+    inside that folder are touched (never the photo store, never a path a client made up).
+    """
+    root = Path(gr_utils.get_upload_folder()).resolve()
+    for p in paths:
+        path = Path(p).resolve()
+        if root not in path.parents or not path.is_file():
+            continue
+        path.unlink(missing_ok=True)
+        try:
+            path.parent.rmdir()  # Gradio puts each upload in its own folder; remove it when empty
+        except OSError:
+            pass
+
+
 def _session(result: dict | None) -> dict:
     if not result or not result.get("claim_id"):
         return {}
@@ -57,7 +77,10 @@ class CustomerHandlers:
     def submit_claim(self, order_id: str, email: str, description: str, photos: list | None,
                      progress=gr.Progress()) -> dict:
         progress(0.1, desc="Checking your photos and reading your message")
-        return self.service.submit_claim(order_id or "", email or "", description or "", _paths(photos))
+        paths = _paths(photos)
+        result = self.service.submit_claim(order_id or "", email or "", description or "", paths)
+        discard_uploads(paths)  # kept on failure, so the customer can fix a field and send the same photos
+        return result
 
     @user_errors
     def claim_status(self, claim_id: str, access_token: str) -> dict:
@@ -71,9 +94,10 @@ class CustomerHandlers:
     def add_evidence(self, claim_id: str, access_token: str, message: str, photos: list | None,
                      progress=gr.Progress()) -> dict:
         progress(0.1, desc="Adding this to your claim")
-        return self.service.add_evidence(
-            (claim_id or "").strip(), (access_token or "").strip(), message or "", _paths(photos)
-        )
+        paths = _paths(photos)
+        result = self.service.add_evidence((claim_id or "").strip(), (access_token or "").strip(), message or "", paths)
+        discard_uploads(paths)
+        return result
 
     # ---- private UI events -------------------------------------------------------------------
     def preview_photos(self, files) -> str:
@@ -178,9 +202,11 @@ class CustomerHandlers:
                     )
                     return (gr.update(value=card("Let's get you to a person", body, "ask"), visible=True),
                             session, gr.skip(), gr.skip(), gr.skip(), gr.skip())
+                paths = _paths(photos)
                 filed = self.service.submit_claim(
-                    order_id, email, (description or "").strip() or HUMAN_FALLBACK_DESCRIPTION, _paths(photos)
+                    order_id, email, (description or "").strip() or HUMAN_FALLBACK_DESCRIPTION, paths
                 )
+                discard_uploads(paths)
                 claim_id, token = filed["claim_id"], filed["access_token"]
             result = self.service.request_human(claim_id, token, (reply or "").strip())
         except ClaimError as e:

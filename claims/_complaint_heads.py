@@ -35,11 +35,12 @@ def fit_softmax(
     class_weight: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Multinomial logistic regression by full-batch Adam; `x` is already standardised."""
+    x = x.astype(np.float32)
     n, d = x.shape
-    w = np.zeros((d, n_classes))
-    b = np.zeros(n_classes)
-    onehot = np.eye(n_classes)[y]
-    sample_w = np.ones(n) if class_weight is None else class_weight[y]
+    w = np.zeros((d, n_classes), dtype=np.float32)
+    b = np.zeros(n_classes, dtype=np.float32)
+    onehot = np.eye(n_classes, dtype=np.float32)[y]
+    sample_w = np.ones(n, dtype=np.float32) if class_weight is None else class_weight[y].astype(np.float32)
     sample_w = sample_w / sample_w.sum()
     m_w, v_w, m_b, v_b = (np.zeros_like(w), np.zeros_like(w), np.zeros_like(b), np.zeros_like(b))
     beta1, beta2, eps = 0.9, 0.999, 1e-8

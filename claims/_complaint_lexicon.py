@@ -46,9 +46,10 @@ _HUMAN_PATTERNS = [
     rf"demand|ask for|asking for|can i have|can i get|could i get|may i speak to)\s+(?:to\s+(?:talk|speak)\s+(?:to|with)\s+)?"
     rf"{_PERSON}\b",
     r"\b(?:real|actual|live|human|proper)\s+(?:human|person|agent|people|being|operator|representative|rep)\b",
-    r"\b(?:someone|somebody|anyone|anybody)\s+(?:real|human|alive|competent|who can help|from (?:your|the) team)\b",
+    r"\b(?:someone|somebody|anyone|anybody)\s+(?:real|human|alive|competent|who can help)\b",
     r"\b(?:call|phone|ring)\s+me\b",
-    r"\bgive me a (?:call|ring|phone call)\b",
+    r"\bgive (?:me|her|him|us|my \w+) a (?:call|ring|phone call)\b",
+    r"\b(?:call|phone|ring) (?:her|him|us|my (?:mum|mom|dad|wife|husband))\b",
     r"\b(?:call|phone|ring) me back\b",
     r"\b(?:by|over the|on the|via) (?:phone|telephone)\b",
     r"\b(?:phone|telephone) (?:call|number)\b",
@@ -112,10 +113,23 @@ _ANGER_RE = re.compile(
     r"gutted|livid|hate|hating|ugh+|argh+|grr+|jeez|geez|seriously\?)\b",
     _F,
 )
+# The subset of anger markers that on their own mean the writer is upset (used for the frustration floor).
+_STRONG_ANGER_RE = re.compile(
+    r"\b(?:ridiculous|unacceptable|outrageous|disgust(?:ed|ing)|furious|livid|angry|pissed(?: off)?|fed up|"
+    r"sick (?:and tired )?of|fuming|infuriat\w*|pathetic|useless|incompetent|scam(?:mers)?|thie(?:f|ves)|"
+    r"worst|terrible|horrible|horrendous|awful|atrocious|wtf|ffs|what a joke|absolute joke|clowns|"
+    r"never again|are you kidding|kidding me|unbelievable|enough is enough|had enough|annoyed|annoying|"
+    r"frustrat(?:ed|ing)|irritat(?:ed|ing)|disappoint(?:ed|ing)|hopeless|nightmare|you had one job|"
+    r"shame on you|disgrace(?:ful)?|appalling|rip ?off|ripped off|bullshit|crap|shit\w*|damn|f+u+c+k+\w*|"
+    r"beyond (?:annoyed|frustrated|angry|ridiculous)|i'?m done|so done|last time i|lost a customer|"
+    r"nobody (?:answers|replies|responds|cares)|no one (?:answers|replies|responds|cares)|not impressed|"
+    r"waste of (?:time|money)|absurd|insane|seriously\?|really\?)",
+    _F,
+)
 _CALM_RE = re.compile(
     r"\b(?:not (?:upset|angry|mad|annoyed|a big deal|a problem|in a rush|in a hurry|complaining)|"
     r"no (?:rush|hurry|worries|problem|stress|big deal|drama)|no hard feelings|these things happen|"
-    r"things happen|happens|understand(?:able)?|(?:i )?appreciate|thank(?:s| you)(?: (?:so much|in advance|a lot))?|"
+    r"things happen|happens|understand(?:able)?|(?:i )?appreciate|thank you in advance|thanks in advance|"
     r"kind regards|best regards|regards|cheers|have a (?:nice|good|great) day|when you (?:get|have) a (?:chance|moment)|"
     r"whenever (?:you can|convenient)|just (?:letting you know|a heads up|fyi)|fyi|"
     r"not a huge deal|it'?s fine|all good|okay|ok|no problem at all|just wanted to)\b",
@@ -142,7 +156,7 @@ _SARCASM_RE = re.compile(
     r"amazing|lovely|cool|fabulous|splendid|excellent)\b(?:\s+\w+){0,2}\s*[,.!…]*\s*"
     r"(?:\w+\s+){0,8}?\b(?:another|again|broken|smashed|cracked|crushed|soaked|waiting|waited|late|delay\w*|"
     r"cancel\w*|lost|missing|on hold|stuck|damaged|torn|ruined|weeks?|hours?)\b)"
-    r"|(?:\bthanks (?:a lot|for nothing|so much for nothing)\b)|(?:\bjust what i (?:needed|wanted)\b)"
+    r"|(?:\bthanks (?:for nothing|so much for nothing)\b)|(?:\bjust what i (?:needed|wanted)\b)"
     r"|(?:\bas (?:always|usual)\b)|(?:\bclassic\b)|(?:\bwell done\b.{0,30}\b(?:broken|again|lost)\b)"
     r"|(?:\byeah right\b)|(?:\bsure,)|(?:\bwhat a (?:surprise|shock)\b)|(?:\bshocker\b)|(?:\bnot\b.{0,12}\bsurprised\b)",
     _F,
@@ -210,6 +224,20 @@ _ITEM_FINE_RE = re.compile(
 )
 
 
+# "Got the refund, thanks": a resolution mentioned as received is not a request for it.
+_RECEIVED_BEFORE = re.compile(
+    r"\b(?:got|received|receive|thanks for|thank you for|for the (?:quick |fast |speedy )?|approved|processed|"
+    r"issued)\s+(?:the |my |your |a |quick |fast )?$", _F)
+_RECEIVED_AFTER = re.compile(
+    r"^\s*(?:arrived|came|came through|went through|has arrived|has come|is here|was quick|was fast|"
+    r"hit my|showed up|already)\b", _F)
+
+
+def _received(text: str, m: re.Match) -> bool:
+    return bool(_RECEIVED_BEFORE.search(text[max(0, m.start() - 30):m.start()])
+                or _RECEIVED_AFTER.search(text[m.end():m.end() + 25]))
+
+
 @dataclass
 class Lexical:
     """Lexical reading of one message: features for the heads and phrases for the evidence."""
@@ -225,6 +253,8 @@ class Lexical:
     positive: list[str] = field(default_factory=list)
     problem: list[str] = field(default_factory=list)
     sarcasm: list[str] = field(default_factory=list)
+    strong_anger: list[str] = field(default_factory=list)
+    received: list[str] = field(default_factory=list)
     emphasis: list[str] = field(default_factory=list)  # "!!!", ALL CAPS words, angry emojis
     pos_emoji: list[str] = field(default_factory=list)
     damage: dict[str, list[str]] = field(default_factory=dict)
@@ -278,8 +308,14 @@ def read(text: str) -> Lexical:
             if not any(ns <= s < ne + 20 for ns, ne in neg_spans)
         ]
 
-    lex.refund, lex.refund_negated = _split_negated(_find(_REFUND_RE, text), text)
-    lex.replacement, lex.replacement_negated = _split_negated(_find(_REPLACEMENT_RE, text), text)
+    for attr, pattern in (("refund", _REFUND_RE), ("replacement", _REPLACEMENT_RE)):
+        matches = _find(pattern, text)
+        received = [m for m in matches if _received(text, m)]
+        lex.received += [m.group(0) for m in received]
+        kept, negated = _split_negated([m for m in matches if m not in received], text)
+        setattr(lex, attr, kept)
+        setattr(lex, f"{attr}_negated", negated)
+    lex.strong_anger, _ = _split_negated(_find(_STRONG_ANGER_RE, text), text)
 
     lex.anger, calm_negated = _split_negated(_find(_ANGER_RE, text), text)
     # "not upset", "no rush" are calm, and "not happy" is not positive.
@@ -316,7 +352,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "anger", "calm", "positive", "problem", "sarcasm", "emphasis", "pos_emoji", "caps_ratio",
     "exclaims", "questions", "vader_compound", "vader_neg", "vader_pos", "short",
     "dmg_crushed_packaging", "dmg_torn_packaging", "dmg_water_damage", "dmg_broken", "dmg_surface_damage",
-    "dmg_no_damage",
+    "dmg_no_damage", "strong_anger", "received", "sarcasm_with_problem",
 )
 
 
@@ -335,4 +371,6 @@ def features(text: str, lex: Lexical) -> list[float]:
         1.0 if lex.n_words <= 4 else 0.0,
         *(sat(len(lex.damage.get(lbl, ())), 1) for lbl in (
             "crushed_packaging", "torn_packaging", "water_damage", "broken", "surface_damage", "no_damage")),
+        sat(len(lex.strong_anger), 2), sat(len(lex.received), 1),
+        1.0 if lex.sarcasm and (lex.problem or lex.damage) else 0.0,
     ]

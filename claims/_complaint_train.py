@@ -15,7 +15,7 @@ from claims import _complaint_lexicon as lexicon
 from claims._complaint_cli import parse_bool, parse_damage, read_rows
 from claims._complaint_heads import DAMAGE_HEADS, INTENTS, SENTIMENTS, Heads
 
-L2 = 3e-2  # chosen by 5-fold cross-validation on the train file (see cross_validate)
+L2 = 1e-2  # chosen on the train file: templates + half the hand-written messages, scored on the other half
 
 
 def labels_of(rows: list[dict[str, str]]) -> dict[str, np.ndarray]:

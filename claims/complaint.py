@@ -102,27 +102,51 @@ def _intent(text: str, lex: lexicon.Lexical, row: dict | None) -> str:
     return "unspecified"
 
 
+_ACRONYMS = {"USPS", "UPS", "DHL", "TV", "USB", "LED", "DOA", "FYI", "ASAP", "OK", "PSA", "SFO", "LAX", "JFK", "AC"}
+
+
 def _rule_frustration(lex: lexicon.Lexical) -> float:
-    score = 0.15 * len(lex.anger) + 0.25 * len(lex.sarcasm) + 0.1 * len(lex.emphasis)
-    score += max(0.0, -lex.vader.get("compound", 0.0)) * 0.4 - 0.15 * len(lex.calm)
-    return float(min(1.0, max(0.0, score)))
+    """A conservative lexical floor: markers that on their own mean the writer is upset.
+
+    The heads learn tone from a corpus the project wrote; these markers carry over to real messages whose
+    phrasing the corpus never saw (sarcasm, "you had one job", shouting).
+    """
+    negative_context = bool(lex.problem or lex.damage or lex.anger) or lex.vader.get("compound", 0.0) < -0.2
+    score = 0.0
+    if lex.strong_anger:
+        score = 0.6 + 0.1 * min(3, len(lex.strong_anger))
+    if lex.sarcasm and negative_context and not lex.received:
+        score = max(score, 0.65)
+    shouting = [w for w in lex.emphasis if w.isalpha() and w.isupper() and w not in _ACRONYMS]
+    if negative_context and (len(shouting) >= 2 or any(len(e) >= 3 and set(e) <= set("!?") for e in lex.emphasis)):
+        score = max(score, 0.6) + 0.1
+    if any(e in lexicon._NEG_EMOJI for e in lex.emphasis if len(e) == 1) and negative_context:
+        score = max(score, 0.6)
+    if score and lex.calm:
+        score -= 0.15 * min(2, len(lex.calm))
+    return float(min(0.95, max(0.0, score)))
 
 
 def _combine(text: str, lex: lexicon.Lexical, row: dict | None) -> ComplaintAnalysis:
     human_p = _binary(row, "wants_human")
     wants_human = bool(lex.human) or (human_p is not None and human_p >= HUMAN_CUTOFF and not lex.human_negated)
 
+    rule_frustration = _rule_frustration(lex)
     frustration = _binary(row, "frustrated")
-    if frustration is None:
-        frustration = _rule_frustration(lex)
-    frustrated = frustration >= FRUSTRATION_CUTOFF
+    frustration = rule_frustration if frustration is None else max(frustration, rule_frustration)
 
     vader = lex.vader.get("compound", 0.0)
+    p_pos = 0.0
     if row is not None and "sentiment" in row:
         p = row["sentiment"]
+        p_pos = float(p[2])
         sentiment = 0.85 * float(p[2] - p[0]) + 0.15 * vader
     else:
         sentiment = vader
+    if rule_frustration < FRUSTRATION_CUTOFF and p_pos >= 0.8:
+        # The sentiment head is sure the message is praise and no anger marker says otherwise.
+        frustration = min(frustration, 0.3)
+    frustrated = frustration >= FRUSTRATION_CUTOFF
     if frustrated:
         sentiment = min(sentiment, -0.05)  # an upset customer is never read as positive, sarcasm included
     sentiment = float(np.clip(sentiment, -1.0, 1.0))

@@ -42,6 +42,7 @@ def _shot(page, name: str) -> None:
     """A full-page screenshot under docs/, reduced to a palette PNG to keep the repository small."""
     DOCS.mkdir(exist_ok=True)
     path = DOCS / f"{name}.png"
+    page.mouse.move(0, 0)  # no hover styles in the picture
     # Let chained events finish: Gradio dims the outputs of a running event.
     page.wait_for_function("() => !document.querySelector('.pending, .generating')")
     page.wait_for_timeout(400)

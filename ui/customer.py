@@ -16,6 +16,12 @@ from ui._html import card, esc, status_copy, status_pill, thread_html, thumbnail
 from ui._theme import CSS
 
 HUMAN_FALLBACK_DESCRIPTION = "I would like to talk to a person about my delivery."
+# Statuses in which the customer can still add a message or photos (the service decides again).
+REPLY_STATUSES = ("needs_more_photos", "in_review", "info_requested", "denied")
+
+
+def reply_box_update(result: dict):
+    return gr.update(visible=result.get("status") in REPLY_STATUSES)
 
 
 def user_errors(fn):
@@ -174,7 +180,9 @@ class CustomerHandlers:
         """After tracking or replying: the thread, and the claim becomes this session's claim."""
         session = {"claim_id": (claim_id or "").strip(), "access_token": (access_token or "").strip()}
         summary = self.result_card(result, show_secrets=False)
-        return summary, self.thread_for(result, session), session, gr.update(visible=True)
+        # The status card now says where the claim stands; an earlier "a person will take it" card would be stale.
+        return (summary, self.thread_for(result, session), session, reply_box_update(result),
+                gr.update(visible=False))
 
     def clear_reply(self):
         return "", None, ""
@@ -322,7 +330,7 @@ def build_customer_app(service) -> gr.Blocks:
             [result_card, session, track_id, track_token, status_card, thread, open_thread_btn, submit_btn,
              new_claim_btn],
             api_visibility="private",
-        ).success(show, None, reply_box, api_visibility="private")
+        ).success(reply_box_update, submit_result, reply_box, api_visibility="private")
         open_thread_btn.click(go_to_tracking, None, tabs, api_visibility="private")
         new_claim_btn.click(
             h.new_claim, None,
@@ -335,7 +343,8 @@ def build_customer_app(service) -> gr.Blocks:
             [track_btn.click, track_token.submit], h.claim_status, [track_id, track_token], status_result,
             api_name="claim_status",
         ).success(
-            h.show_status, [status_result, track_id, track_token], [status_card, thread, session, reply_box],
+            h.show_status, [status_result, track_id, track_token],
+            [status_card, thread, session, reply_box, human_card],
             api_visibility="private",
         )
 
@@ -343,7 +352,8 @@ def build_customer_app(service) -> gr.Blocks:
             h.add_evidence, [track_id, track_token, reply, reply_photos], status_result,
             api_name="add_evidence", trigger_mode="once",
         ).success(
-            h.show_status, [status_result, track_id, track_token], [status_card, thread, session, reply_box],
+            h.show_status, [status_result, track_id, track_token],
+            [status_card, thread, session, reply_box, human_card],
             api_visibility="private",
         ).success(h.clear_reply, None, [reply, reply_photos, reply_previews], api_visibility="private")
 

@@ -145,6 +145,12 @@ def test_the_customer_api_lists_exactly_the_documented_endpoints(customer):
     }
 
 
+@pytest.mark.parametrize("mount", ["/review", "/dashboard"])
+def test_the_reviewer_apps_answer_without_a_trailing_slash(url, mount):
+    response = httpx.get(url + mount, follow_redirects=True)
+    assert response.status_code == 200 and str(response.url) == url + mount + "/"
+
+
 # --- the reviewer endpoints ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("mount", ["/review/", "/dashboard/"])

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import fastapi
 import gradio as gr
+from fastapi.responses import RedirectResponse
 from starlette.routing import Mount
 
 from claims.config import Settings
@@ -62,6 +63,16 @@ def build_app(service) -> fastapi.FastAPI:
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict:
         return {"ok": True}
+
+    # "/review" without the slash would fall through to the customer app's mount at "/"; send it home.
+    # Relative targets keep working behind a proxy that serves the whole app under a prefix.
+    @app.get("/review", include_in_schema=False)
+    def review_home() -> RedirectResponse:
+        return RedirectResponse("review/", status_code=307)
+
+    @app.get("/dashboard", include_in_schema=False)
+    def dashboard_home() -> RedirectResponse:
+        return RedirectResponse("dashboard/", status_code=307)
 
     login = ReviewerLogin(service)
     common = dict(

@@ -119,6 +119,11 @@ def test_a_png_header_of_any_size_is_decided_from_the_header(width, height):
 
 # --- submit_claim end to end ------------------------------------------------------------------------------
 
+def _mostly(valid: st.SearchStrategy) -> st.SearchStrategy:
+    """Valid three times in four, hostile otherwise: so that some examples get past every check."""
+    return st.integers(0, 3).flatmap(lambda n: valid if n else HOSTILE_TEXT)
+
+
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
     svc = open_service(tmp_path_factory.mktemp("fuzz"), submissions_per_email_per_hour=100_000,
@@ -129,15 +134,15 @@ def service(tmp_path_factory):
 
 @hsettings(max_examples=120, deadline=None,
            suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(order_id=st.one_of(st.sampled_from(["DEMO-1001", "DEMO-1004", "NOPE-0001"]), HOSTILE_TEXT),
-       email=st.one_of(st.just("demo@example.com"), st.emails().map(str), HOSTILE_TEXT),
-       description=st.one_of(st.text(min_size=3, max_size=400), HOSTILE_TEXT))
+@given(order_id=_mostly(st.sampled_from(["DEMO-1001", "DEMO-1004", "NOPE-0001", " demo-1002 "])),
+       email=_mostly(st.sampled_from(["demo@example.com", " Someone@Example.ORG "]) | st.emails().map(str)),
+       description=_mostly(st.text(min_size=3, max_size=400)))
 def test_submit_claim_stores_a_whole_claim_or_nothing(service, order_id, email, description):
     before = row_counts(service.store.path)
     try:
         result = service.submit_claim(order_id, email, description, [])
     except ClaimError as exc:
-        event(f"refused: {type(exc).__name__}")
+        event(f"refused: {str(exc)[:40]}")
         assert isinstance(exc, InvalidInput)
         assert str(exc) and "Traceback" not in str(exc) and "pydantic" not in str(exc).lower()
         assert row_counts(service.store.path) == before

@@ -13,7 +13,6 @@ from gradio import utils as gr_utils
 
 from claims.errors import ClaimError
 from ui._html import card, esc, status_copy, status_pill, thread_html, thumbnail_data_uri
-from ui._theme import CSS
 
 HUMAN_FALLBACK_DESCRIPTION = "I would like to talk to a person about my delivery."
 # Statuses in which the customer can still add a message or photos (the service decides again).
@@ -114,7 +113,7 @@ class CustomerHandlers:
         figures = []
         for p in paths:
             name = esc(Path(p).name)
-            uri = thumbnail_data_uri(p, max_side=220)
+            uri = thumbnail_data_uri(p, max_side=220, max_pixels=self.service.settings.max_image_pixels)
             inner = (f'<img src="{uri}" alt="{name}">' if uri
                      else '<div class="cb-bad-file">Not a photo we can read</div>')
             figures.append(f"<figure>{inner}<figcaption>{name}</figcaption></figure>")
@@ -368,4 +367,4 @@ def build_customer_app(service) -> gr.Blocks:
     return demo
 
 
-__all__ = ["CustomerHandlers", "build_customer_app", "CSS"]
+__all__ = ["CustomerHandlers", "build_customer_app", "discard_uploads"]

@@ -147,6 +147,8 @@ def test_a_claim_goes_from_customer_to_reviewer_and_back(server, browser):
     _shot(desk, "review-case")
     desk.locator("#approve-refund").click()
     desk.locator(".cb-decided").wait_for()
+    desk.locator("#case-header", has_text="Approved refund").wait_for()
+    assert "holds this case" not in desk.locator("#case-header").inner_text()
     assert service.claim_status(claim_id, token)["status"] == "approved_refund"
 
     # --- the manager's dashboard shares the reviewer's login ---------------------------------------------------

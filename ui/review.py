@@ -274,11 +274,16 @@ class ReviewHandlers:
         )
 
     @reviewer_errors
-    def decide(self, claim_id: str, note: str, action: str, request: gr.Request):
+    def decide(self, claim_id: str, note: str, action: str, case: dict | None, request: gr.Request):
+        """A decision from the case view: record it, then show the case as decided (and no longer locked)."""
         result = self.review_decide(claim_id, action, note, request)
         text = (f"<p>{status_pill(result.get('status', ''))} Decision recorded for "
                 f"<code>{esc(result.get('claim_id'))}</code>. The customer sees it in their conversation now.</p>")
-        return card("Done", text, "good", "cb-decided"), ""
+        header = gr.skip()
+        if case and (case.get("claim") or {}).get("claim_id") == result.get("claim_id"):
+            claim = {**case["claim"], **{k: result.get(k) for k in ("status", "resolution", "priority")}}
+            header = self._header({**case, "claim": claim, "lock": None}, _reviewer(request))
+        return card("Done", text, "good", "cb-decided"), "", header
 
     @reviewer_errors
     def correct_label(self, claim_id: str, sha256: str, label: str, request: gr.Request) -> str:
@@ -359,7 +364,8 @@ def build_review_app(service) -> gr.Blocks:
 
         for button, action in ((approve_refund, "approve_refund"), (approve_replacement, "approve_replacement"),
                                (deny, "deny"), (request_info, "request_info")):
-            button.click(h.decide, [case_id, note, gr.State(action)], [decided, note], api_visibility="private",
+            button.click(h.decide, [case_id, note, gr.State(action), case_data], [decided, note, case_header],
+                         api_visibility="private",
                          trigger_mode="once").success(
                 h.review_queue, None, queue_data, api_visibility="private").success(
                 h.show_queue, [queue_data, case_pick], [queue_table, case_pick], api_visibility="private")

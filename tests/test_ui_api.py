@@ -177,6 +177,11 @@ def test_the_reviewer_api_lists_exactly_the_documented_endpoints(ann):
     }
 
 
+def test_the_dashboard_exposes_no_api(url):
+    dashboard = Client(url + "/dashboard/", auth=ANN, verbose=False)
+    assert dashboard.view_api(print_info=False, return_format="dict")["named_endpoints"] == {}
+
+
 def test_a_reviewer_works_a_case_from_queue_to_decision(url, customer, ann, photos):
     filed = _file(customer, photos, order="DEMO-1009",
                   description="The mug is broken and I want to talk to a person. Refund please.")

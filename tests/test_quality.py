@@ -67,3 +67,17 @@ def test_result_reports_measurements(photos):
 def test_rejects_what_is_not_an_image():
     with pytest.raises(TypeError):
         check_quality(b"not an image")
+
+
+def test_draft_decoded_photo_reports_its_original_size(photos):
+    import io
+
+    from vision_models.features import open_for_model
+
+    buf = io.BytesIO()
+    photos[0].resize((3200, 2400)).save(buf, "JPEG", quality=85)
+    image = open_for_model(buf.getvalue())
+    assert image.size != (3200, 2400)
+    result = check_quality(image)
+    assert (result["width"], result["height"]) == (3200, 2400)
+    assert result["issues"] == []

@@ -30,10 +30,13 @@ def check_quality(
     """Measure one photo and list what is wrong with it.
 
     Returns `{"width", "height", "brightness", "sharpness", "contrast", "issues"}`. `width` and `height` are of
-    the original photo: pass `original_size` when `image` is a reduced (draft-decoded) copy.
+    the original photo: pass `original_size` when `image` is a reduced (draft-decoded) copy; an image from
+    `vision_models.classifier.open_for_model` carries it in `image.info["original_size"]`, used by default.
     """
     if not isinstance(image, Image.Image):
         raise TypeError(f"expected a PIL image, got {type(image).__name__}")
+    if original_size is None:
+        original_size = image.info.get("original_size")
     width, height = original_size if original_size is not None else image.size
     grey = _working_grey(image)
     luma = np.asarray(grey, dtype=np.float32)

@@ -151,6 +151,36 @@ def _real_textures() -> tuple[Array, ...]:
         return ()
 
 
+@lru_cache(maxsize=1)
+def _real_photos() -> tuple[Array, ...]:
+    """Colour photographs bundled with scikit-image, used as printed artwork and phone wallpapers."""
+    try:
+        from skimage import data
+
+        photos = []
+        for name in ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "retina"):
+            try:
+                photos.append(np.asarray(getattr(data, name)(), np.float32)[..., :3] / 255.0)
+            except Exception:  # noqa: BLE001 - some scikit-image versions lack a file; others remain
+                continue
+        return tuple(photos)
+    except Exception:  # noqa: BLE001 - optional realism
+        return ()
+
+
+def _photo_patch(rng: np.random.Generator, h: int, w: int) -> Array | None:
+    photos = _real_photos()
+    if not photos or h < 2 or w < 2:
+        return None
+    photo = photos[int(rng.integers(len(photos)))]
+    ph, pw = photo.shape[:2]
+    scale = rng.uniform(0.4, 1.0)
+    ch, cw = max(2, int(ph * scale)), max(2, int(pw * scale))
+    y0, x0 = int(rng.integers(0, ph - ch + 1)), int(rng.integers(0, pw - cw + 1))
+    crop = Image.fromarray((photo[y0:y0 + ch, x0:x0 + cw] * 255).astype(np.uint8))
+    return np.asarray(crop.resize((w, h), Image.Resampling.BILINEAR), np.float32) / 255.0
+
+
 def _background(rng: np.random.Generator, h: int, w: int) -> Array:
     kind = rng.choice(["wood", "tiles", "carpet", "concrete", "studio", "real", "counter", "doormat"],
                       p=[0.2, 0.12, 0.12, 0.12, 0.16, 0.1, 0.1, 0.08])
@@ -214,6 +244,30 @@ def _background(rng: np.random.Generator, h: int, w: int) -> Array:
     return np.clip(img, 0, 1).astype(np.float32)
 
 
+def _scene_backdrop(rng: np.random.Generator, h: int, w: int) -> Array:
+    """A floor or table; a third of the time with a wall (or a front door) behind it, as on a doorstep."""
+    floor = _background(rng, h, w)
+    if rng.random() > 0.35:
+        return floor
+    horizon = int(h * rng.uniform(0.12, 0.4))
+    wall_colour = np.asarray(rng.choice([(0.92, 0.9, 0.85), (0.8, 0.78, 0.72), (0.6, 0.65, 0.7), (0.85, 0.8, 0.7)]), np.float32)
+    wall = wall_colour[None, None] * (0.93 + 0.07 * fractal_noise(rng, horizon, w, base=8, octaves=4))[..., None]
+    if _real_textures() and rng.random() < 0.3:
+        brick = _real_textures()[0]
+        tile = np.asarray(Image.fromarray((brick * 255).astype(np.uint8)).resize((w, horizon)), np.float32) / 255.0
+        wall = np.asarray([0.7, 0.45, 0.35], np.float32) * (0.4 + 0.8 * tile[..., None])
+    elif rng.random() < 0.3:
+        x0 = int(rng.uniform(0.1, 0.6) * w)
+        door = np.asarray(rng.choice([(0.35, 0.22, 0.14), (0.15, 0.2, 0.3), (0.85, 0.85, 0.85)]), np.float32)
+        wall[:, x0:x0 + int(w * 0.35)] = door * (0.9 + 0.1 * fractal_noise(rng, horizon, len(range(w)[x0:x0 + int(w * 0.35)]), base=4, octaves=2))[..., None]
+    out = floor.copy()
+    out[:horizon] = wall
+    skirting = max(2, int(h * 0.015))
+    out[horizon:horizon + skirting] = out[horizon:horizon + skirting] * 0.75
+    out[:horizon] *= np.linspace(0.9, 1.0, horizon, dtype=np.float32)[:, None, None]
+    return out
+
+
 def _apply_lighting(rng: np.random.Generator, img: Array) -> Array:
     h, w = img.shape[:2]
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -238,6 +292,37 @@ def _cardboard(rng: np.random.Generator, w: int, h: int, colour, shade: float) -
     g = 0.92 + 0.1 * mottling + 0.06 * fibres
     grad = np.linspace(1 + rng.uniform(-0.08, 0.08), 1 + rng.uniform(-0.08, 0.08), h, dtype=np.float32)[:, None]
     return np.clip(base[None, None] * (g * grad)[..., None], 0, 1)
+
+
+def _crumple(rng: np.random.Generator, face: Array, strength: float) -> None:
+    """Uneven surface shading (a bump map from smooth noise): faint on a good box, strong on a crushed one."""
+    h, w = face.shape[:2]
+    bumps = fractal_noise(rng, h, w, base=int(rng.integers(2, 5)), octaves=2, persistence=0.4)
+    gy, gx = np.gradient(bumps)
+    angle = rng.uniform(0, 2 * np.pi)
+    relief = (gx * math.cos(angle) + gy * math.sin(angle)) * max(h, w) / 6
+    face[...] = face * np.clip(1 + strength * 0.18 * relief, 0.4, 1.6)[..., None]
+
+
+def _print_marks(rng: np.random.Generator, face: Array) -> None:
+    """Carton printing: a maker's logo box, text lines, 'this side up' arrows."""
+    h, w = face.shape[:2]
+    ink = np.asarray(rng.choice([(0.1, 0.1, 0.1), (0.15, 0.2, 0.45), (0.5, 0.1, 0.1)]), np.float32)
+    layer = Image.new("L", (w, h), 0)
+    d = ImageDraw.Draw(layer)
+    x0, y0 = rng.uniform(0.05, 0.5) * w, rng.uniform(0.05, 0.5) * h
+    if rng.random() < 0.6:
+        d.rectangle([x0, y0, x0 + w * 0.35, y0 + h * 0.22], outline=255, width=3)
+        for k in range(3):
+            d.rectangle([x0 + w * 0.03, y0 + h * (0.04 + 0.06 * k), x0 + w * rng.uniform(0.15, 0.32), y0 + h * (0.07 + 0.06 * k)], fill=255)
+    if rng.random() < 0.5:
+        ax, ay = rng.uniform(0.55, 0.85) * w, rng.uniform(0.1, 0.5) * h
+        for k in range(2):
+            bx = ax + k * w * 0.07
+            d.polygon([(bx, ay), (bx - w * 0.025, ay + h * 0.06), (bx + w * 0.025, ay + h * 0.06)], fill=255)
+            d.rectangle([bx - w * 0.008, ay + h * 0.06, bx + w * 0.008, ay + h * 0.14], fill=255)
+    m = np.asarray(layer, np.float32)[..., None] / 255.0 * rng.uniform(0.5, 0.85)
+    face[...] = face * (1 - m) + ink * m
 
 
 def _draw_label(rng: np.random.Generator, face: Array) -> None:
@@ -345,7 +430,7 @@ def _water_stain(rng: np.random.Generator, face: Array) -> None:
     darken = rng.uniform(0.6, 0.85)
     face[...] = face * (1 - (1 - darken) * wet[..., None])
     # tide line: a thin dark ring at the edge of the wet area, plus older fainter rings further out
-    for k, strength in ((0.0, 0.45), (rng.uniform(0.03, 0.08), 0.25), (rng.uniform(0.1, 0.15), 0.15)):
+    for k, strength in ((0.0, 0.45), (rng.uniform(0.03, 0.08), 0.12)):
         ring = np.exp(-((field - (level - k)) ** 2) / (2 * 0.006 ** 2))
         tide = np.asarray([0.45, 0.32, 0.18], np.float32)
         face[...] = face * (1 - strength * ring[..., None]) + tide * strength * ring[..., None] * 0.4
@@ -436,7 +521,10 @@ def _box_layer(rng: np.random.Generator, W: int, H: int, label: str, retail: boo
         if retail:
             # printed retail packaging: a colour field with a product panel and text blocks
             tex = tex * 0.15 + print_colour * shade * 0.85
-            tex[int(fh * 0.2):int(fh * 0.7), int(fw * 0.1):int(fw * 0.55)] = np.clip(1 - print_colour, 0, 1) * shade
+            panel = _photo_patch(rng, int(fh * 0.7) - int(fh * 0.2), int(fw * 0.55) - int(fw * 0.1)) if rng.random() < 0.6 else None
+            if panel is None:
+                panel = np.clip(1 - print_colour, 0, 1)
+            tex[int(fh * 0.2):int(fh * 0.7), int(fw * 0.1):int(fw * 0.55)] = panel * shade
             for _ in range(4):
                 yy0 = int(rng.uniform(0.1, 0.85) * fh)
                 xx0 = int(rng.uniform(0.6, 0.7) * fw)
@@ -449,6 +537,10 @@ def _box_layer(rng: np.random.Generator, W: int, H: int, label: str, retail: boo
             _draw_tape(rng, faces["front"], vertical=True)
         if rng.random() < 0.75:
             _draw_label(rng, faces["top" if rng.random() < 0.5 else "front"])
+    if not retail and rng.random() < 0.5:
+        _print_marks(rng, faces["side" if rng.random() < 0.5 else "front"])
+    for name in faces:
+        _crumple(rng, faces[name], rng.uniform(0.8, 2.2) if crushed else rng.uniform(0.0, 0.3))
     if crushed:
         for name in ("top", "front", "side"):
             for _ in range(int(rng.integers(1, 4))):
@@ -532,7 +624,7 @@ def _mailer_layer(rng: np.random.Generator, W: int, H: int, label: str) -> Image
     mw, mh = rng.uniform(0.45, 0.7) * s, rng.uniform(0.35, 0.55) * s
     cx, cy = W / 2 + rng.uniform(-0.1, 0.1) * W, H / 2 + rng.uniform(-0.08, 0.08) * H
     fw, fh = 320, 240
-    kind = rng.choice(["poly", "kraft"])
+    kind = "kraft" if label == "water_damage" else rng.choice(["poly", "kraft"])
     base = np.asarray(rng.choice([(0.85, 0.85, 0.86), (0.3, 0.3, 0.32), (0.8, 0.7, 0.5) if kind == "kraft" else (0.6, 0.75, 0.9)]), np.float32)
     wrinkles = fractal_noise(rng, fh, fw, base=6, octaves=4)
     gx = np.gradient(wrinkles, axis=1) * rng.uniform(6, 14)
@@ -558,9 +650,12 @@ def _mailer_layer(rng: np.random.Generator, W: int, H: int, label: str) -> Image
 
 
 def _screen_texture(rng: np.random.Generator, fw: int, fh: int) -> Array:
-    mode = rng.choice(["off", "wallpaper", "icons"], p=[0.4, 0.3, 0.3])
+    mode = rng.choice(["off", "wallpaper", "icons", "photo"], p=[0.3, 0.25, 0.25, 0.2])
     yy, xx = np.mgrid[0:fh, 0:fw].astype(np.float32)
-    if mode == "off":
+    photo = _photo_patch(rng, fh, fw) if mode == "photo" else None
+    if photo is not None:
+        tex = photo
+    elif mode == "off":
         tex = np.full((fh, fw, 3), rng.uniform(0.02, 0.08), np.float32)
     else:
         c1, c2 = rng.random(3).astype(np.float32), rng.random(3).astype(np.float32)
@@ -813,16 +908,24 @@ def _object_layer(rng: np.random.Generator, W: int, H: int, kind: str, label: st
 # the scene and the camera
 
 
+def _blurred_shift(mask: Image.Image, offset: tuple[float, float], blur: float) -> Array:
+    """An L mask moved by (dy, dx) pixels and blurred: a soft shadow (PIL's blur is much faster than scipy's)."""
+    dy, dx = offset
+    moved = mask.transform(mask.size, Image.Transform.AFFINE, (1, 0, -dx, 0, 1, -dy), Image.Resampling.BILINEAR)
+    return np.asarray(moved.filter(ImageFilter.GaussianBlur(max(blur, 0.1))), np.float32) / 255.0
+
+
 def _composite_with_shadow(rng: np.random.Generator, bg: Array, layer: Image.Image) -> Array:
     rgb, alpha = _from_img(layer)
     h, w = alpha.shape
     s = min(w, h)
     blur = s * rng.uniform(0.01, 0.05)
     off = (rng.uniform(0.0, 0.05) * s, rng.uniform(-0.04, 0.04) * s)
-    shadow = ndimage.gaussian_filter(ndimage.shift(alpha, off, order=1), blur)
+    a8 = layer.getchannel("A")
+    shadow = _blurred_shift(a8, off, blur)
     bg = bg * (1 - rng.uniform(0.3, 0.6) * shadow[..., None])
     # contact shadow right under the object
-    contact = ndimage.gaussian_filter(ndimage.shift(alpha, (s * 0.006, 0), order=0), s * 0.006)
+    contact = _blurred_shift(a8, (s * 0.006, 0.0), s * 0.006)
     bg = bg * (1 - 0.3 * contact[..., None])
     return bg * (1 - alpha[..., None]) + rgb * alpha[..., None]
 
@@ -830,6 +933,13 @@ def _composite_with_shadow(rng: np.random.Generator, bg: Array, layer: Image.Ima
 def _camera(rng: np.random.Generator, img: Array, out_size: tuple[int, int], jpeg: bool = True) -> Image.Image:
     h, w = img.shape[:2]
     pil = _to_img(img)
+    if rng.random() < 0.35:
+        # a close-up: people photograph the damage, not the whole parcel
+        zoom = rng.uniform(1.2, 1.8)
+        cw, ch = int(w / zoom), int(h / zoom)
+        x0 = int(rng.uniform(0.2, 0.8) * (w - cw))
+        y0 = int(rng.uniform(0.2, 0.8) * (h - ch))
+        pil = pil.crop((x0, y0, x0 + cw, y0 + ch)).resize((w, h), Image.Resampling.BICUBIC)
     # perspective and framing: a slightly off-square, slightly zoomed capture
     jitter = 0.06 * min(w, h)
     src = [(rng.uniform(0, jitter), rng.uniform(0, jitter)), (w - rng.uniform(0, jitter), rng.uniform(0, jitter)),
@@ -867,13 +977,13 @@ def render_scene(label: str, seed: int, size: tuple[int, int] = (320, 240), kind
     out_w, out_h = size
     if rng.random() < 0.35:  # portrait phone photos
         out_w, out_h = out_h, out_w
-    W, H = int(out_w * 1.4), int(out_h * 1.4)
+    W, H = int(out_w * 1.2), int(out_h * 1.2)
     if kind is None:
         choices = OBJECTS_FOR_LABEL[label]
         names = list(choices)
         weights = np.asarray([choices[n] for n in names], np.float64)
         kind = names[int(rng.choice(len(names), p=weights / weights.sum()))]
-    bg = _background(rng, H, W)
+    bg = _scene_backdrop(rng, H, W)
     layer = _object_layer(rng, W, H, kind, label)
     img = _composite_with_shadow(rng, bg, layer)
     if label in ("water_damage",) and kind != "mailer" and rng.random() < 0.4:

@@ -20,7 +20,7 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +29,7 @@ import torch
 from vision_models import synth
 from vision_models.backbone import BACKBONE_NAME, PREPROCESSING, load_backbone, preprocess
 from vision_models.classifier import Head
-from vision_models.features import FEATURE_DIM, FEATURE_KIND, augment, image_features, open_for_model
+from vision_models.features import DRAFT_SIDE, FEATURE_DIM, FEATURE_KIND, augment, image_features, open_for_model
 from vision_models.labels import BINARY_LABELS, DAMAGE_LABELS, is_damaged
 from vision_models.metrics import classification_report, expected_calibration_error, fit_temperature
 
@@ -41,12 +41,50 @@ L2_GRID = (3e-3, 1e-2, 3e-2, 1e-1, 3e-1)
 
 @dataclass
 class Dataset:
-    """Features of V views of each of N images: `features` (N, V, D), `labels` (N,) as indices into `label_names`."""
+    """Feature rows of photos and their augmented views: `features` (R, D); per row the photo's label index
+    into `label_names`, the photo number `group` (views of a photo share it) and whether it is the photo as
+    taken (`first`, the un-augmented view)."""
 
     features: np.ndarray
     labels: np.ndarray
+    group: np.ndarray
+    first: np.ndarray
     label_names: tuple[str, ...]
-    sources: list[str] = field(default_factory=list)
+    real: bool = True
+
+    @classmethod
+    def from_views(cls, views: np.ndarray, labels: np.ndarray, label_names, real: bool) -> "Dataset":
+        n, v, d = views.shape
+        return cls(
+            features=views.reshape(n * v, d),
+            labels=np.repeat(labels, v),
+            group=np.repeat(np.arange(n), v),
+            first=np.tile(np.arange(v) == 0, n),
+            label_names=tuple(label_names),
+            real=real,
+        )
+
+    def subset(self, photos: np.ndarray) -> "Dataset":
+        keep = np.isin(self.group, photos)
+        return Dataset(self.features[keep], self.labels[keep], self.group[keep], self.first[keep], self.label_names, self.real)
+
+    @staticmethod
+    def concat(parts: list["Dataset"]) -> "Dataset":
+        offset, groups = 0, []
+        for p in parts:
+            groups.append(p.group + offset)
+            offset += int(p.group.max()) + 1 if len(p.group) else 0
+        return Dataset(
+            np.concatenate([p.features for p in parts]),
+            np.concatenate([p.labels for p in parts]),
+            np.concatenate(groups),
+            np.concatenate([p.first for p in parts]),
+            parts[0].label_names,
+        )
+
+    def photo_labels(self) -> tuple[np.ndarray, np.ndarray]:
+        """(photo ids, their labels) from the first view of each photo."""
+        return self.group[self.first], self.labels[self.first]
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -159,18 +197,18 @@ def folder_dataset(root, views: int, seed: int, cache: FeatureCache, log) -> Dat
     paths, labels, space = scan_image_folder(root)
     items = []
     for path in paths:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:24]
+        digest = hashlib.sha256(path.read_bytes() + f"draft{DRAFT_SIDE}".encode()).hexdigest()[:24]
         items.append((digest, lambda p=path: open_for_model(p).convert("RGB")))
     feats = _features_for(items, views, seed, cache, log)
     y = np.asarray([space.index(lab) for lab in labels])
-    return Dataset(feats, y, space, [str(p) for p in paths])
+    return Dataset.from_views(feats, y, space, real=True)
 
 
 def _synth_version() -> str:
     return hashlib.sha256(inspect.getsource(synth).encode()).hexdigest()[:12]
 
 
-def synthetic_dataset(n: int, views: int, seed: int, cache: FeatureCache, log, space=DAMAGE_LABELS) -> Dataset:
+def synthetic_dataset(n: int, seed: int, cache: FeatureCache, log, space=DAMAGE_LABELS) -> Dataset:
     """`n` generated scenes, balanced over the six labels (mapped to intact/damaged for a binary space)."""
     version = _synth_version()
     items, labels = [], []
@@ -185,13 +223,13 @@ def synthetic_dataset(n: int, views: int, seed: int, cache: FeatureCache, log, s
             labels.append(label)
     # cache keys must start with hex for the view seed: prefix a digest
     items = [(hashlib.sha256(k.encode()).hexdigest()[:24], f) for k, f in items]
-    # Every scene is already a random camera, light and framing: one view each, repeated to the common shape.
-    feats = np.repeat(_features_for(items, 1, seed, cache, log), views, axis=1)
+    # Every scene is already a random camera, light and framing: one view each.
+    feats = _features_for(items, 1, seed, cache, log)
     if space == BINARY_LABELS:
         y = np.asarray([BINARY_LABELS.index("damaged" if is_damaged(lab) else "intact") for lab in labels])
     else:
         y = np.asarray([DAMAGE_LABELS.index(lab) for lab in labels])
-    return Dataset(feats, y, space, [f"synthetic:{lab}" for lab in labels])
+    return Dataset.from_views(feats, y, space, real=False)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -236,15 +274,6 @@ def fit_linear(x: np.ndarray, y: np.ndarray, k: int, l2: float, sample_weight: n
     return weight.detach(), bias.detach()
 
 
-def _flatten(ds_x: np.ndarray, ds_y: np.ndarray, idx: np.ndarray, views: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    if views:
-        x = ds_x[idx].reshape(-1, ds_x.shape[-1])
-        y = np.repeat(ds_y[idx], ds_x.shape[1])
-    else:
-        x, y = ds_x[idx, 0], ds_y[idx]
-    return x, y
-
-
 def stratified_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     train, held = [], []
@@ -272,46 +301,45 @@ def _folds(y: np.ndarray, k: int, seed: int) -> list[np.ndarray]:
 class Fit:
     head: Head
     l2: float
-    cv_logits: np.ndarray
-    cv_labels: np.ndarray
 
 
-def fit_head(features: np.ndarray, labels: np.ndarray, label_names: tuple[str, ...], *, seed: int = 0,
-             l2_grid=L2_GRID, folds: int = 3, log=lambda *_: None) -> Fit:
-    """Choose L2 by grouped k-fold CV (all views of a photo stay in one fold), fit the temperature on the
-    out-of-fold logits of the un-augmented views, then fit on everything."""
-    k = len(label_names)
-    flat = features.reshape(-1, features.shape[-1])
-    mean = flat.mean(axis=0)
-    std = flat.std(axis=0) + 1e-3
-    z = (features - mean) / std
-    cw = _class_weights(labels, k, label_names)
-    fold_idx = _folds(labels, folds, seed) if folds >= 2 and len(labels) >= 2 * folds else []
-    fold_idx = [f for f in fold_idx if len(f)]
+def fit_head(data: Dataset, *, seed: int = 0, l2_grid=L2_GRID, folds: int = 3, log=lambda *_: None) -> Fit:
+    """Choose L2 by k-fold cross-validation over photos (all views of a photo stay in one fold), fit the
+    temperature on the out-of-fold logits of the photos as taken, then fit on everything."""
+    names = data.label_names
+    k = len(names)
+    mean = data.features.mean(axis=0)
+    std = data.features.std(axis=0) + 1e-3
+    z = ((data.features - mean) / std).astype(np.float32)
+    cw = _class_weights(data.labels, k, names)
+    photos, photo_y = data.photo_labels()
+    fold_idx = _folds(photo_y, folds, seed) if folds >= 2 and len(photos) >= 2 * folds else []
+    fold_idx = [photos[f] for f in fold_idx if len(f)]
     if len(fold_idx) < 2:
         fold_idx = []
     best = None
     for l2 in l2_grid if fold_idx else (l2_grid[len(l2_grid) // 2],):
-        oof = np.zeros((len(labels), k), np.float32)
-        for f in fold_idx:
-            tr = np.setdiff1d(np.arange(len(labels)), f)
-            x, y = _flatten(z, labels, tr)
-            w, b = fit_linear(x, y, k, l2, cw[y])
-            oof[f] = (torch.from_numpy(z[f, 0].astype(np.float32)) @ w.T + b).numpy()
+        oof_logits, oof_y = [], []
+        for held in fold_idx:
+            tr = ~np.isin(data.group, held)
+            te = np.isin(data.group, held) & data.first
+            w, b = fit_linear(z[tr], data.labels[tr], k, l2, cw[data.labels[tr]])
+            oof_logits.append((torch.from_numpy(z[te]) @ w.T + b).numpy())
+            oof_y.append(data.labels[te])
         if fold_idx:
-            loss = _weighted_nll(oof, labels, cw)
+            logits, ys = np.concatenate(oof_logits), np.concatenate(oof_y)
+            loss = _weighted_nll(logits, ys, cw)
             log(f"  l2={l2:g}: cross-validated loss {loss:.4f}")
         else:
-            loss = 0.0
+            loss, logits, ys = 0.0, None, None
         if best is None or loss < best[0]:
-            best = (loss, l2, oof)
-    _, l2, oof = best
-    temperature = fit_temperature(oof, labels) if fold_idx else 1.0
-    x, y = _flatten(z, labels, np.arange(len(labels)))
-    w, b = fit_linear(x, y, k, l2, cw[y])
-    head = Head(labels=label_names, weight=w, bias=b, feature_mean=torch.from_numpy(mean.astype(np.float32)),
+            best = (loss, l2, logits, ys)
+    _, l2, logits, ys = best
+    temperature = fit_temperature(logits, ys) if logits is not None else 1.0
+    w, b = fit_linear(z, data.labels, k, l2, cw[data.labels])
+    head = Head(labels=names, weight=w, bias=b, feature_mean=torch.from_numpy(mean.astype(np.float32)),
                 feature_std=torch.from_numpy(std.astype(np.float32)), temperature=temperature)
-    return Fit(head, l2, oof, labels)
+    return Fit(head, l2)
 
 
 def _weighted_nll(logits: np.ndarray, labels: np.ndarray, cw: np.ndarray) -> float:
@@ -340,28 +368,34 @@ def train(image_dir=None, out="out/damage_head.pt", *, synthetic: int = 0, views
         space = parts[0].label_names
     if synthetic:
         log(f"generating {synthetic} synthetic scenes")
-        parts.append(synthetic_dataset(synthetic, views, seed, cache, log, space))
-    features = np.concatenate([p.features for p in parts])
-    labels = np.concatenate([p.labels for p in parts])
-    is_real = np.concatenate([np.full(len(p.labels), not p.sources[0].startswith("synthetic:")) for p in parts])
+        parts.append(synthetic_dataset(synthetic, seed, cache, log, space))
     # Held-out photos come from the merchant's own photos when there are any: that is what matters to them.
-    pool = np.nonzero(is_real)[0] if is_real.any() else np.arange(len(labels))
-    tr_local, held_local = stratified_split(labels[pool], holdout, seed)
-    held = pool[held_local]
-    train_idx = np.setdiff1d(np.arange(len(labels)), held)
-    log(f"fitting on {len(train_idx)} photos x {views} views, holding out {len(held)}")
-    fit = fit_head(features[train_idx], labels[train_idx], space, seed=seed, log=log)
+    pool = parts[0]
+    pool_photos, pool_y = pool.photo_labels()
+    _, held_local = stratified_split(pool_y, holdout, seed)
+    held = pool_photos[held_local]
+    parts_train = [pool.subset(np.setdiff1d(pool_photos, held))] + parts[1:]
+    data_train = Dataset.concat(parts_train)
+    n_train = int(data_train.first.sum())
+    log(f"fitting on {n_train} photos ({len(data_train.labels)} views), holding out {len(held)}")
+    fit = fit_head(data_train, seed=seed, log=log)
     metrics = {}
     if len(held):
-        probs = fit.head.probabilities(torch.from_numpy(features[held, 0])).numpy()
-        raw = torch.softmax(fit.head.logits(torch.from_numpy(features[held, 0])), dim=1).numpy()
-        metrics = classification_report(labels[held], probs, space)
-        metrics["ece_before_temperature"] = expected_calibration_error(raw, labels[held])
-        metrics["heldout_source"] = "own photos" if is_real.any() else "synthetic scenes"
+        held_data = pool.subset(held)
+        x_held = torch.from_numpy(held_data.features[held_data.first])
+        y_held = held_data.labels[held_data.first]
+        probs = fit.head.probabilities(x_held).numpy()
+        raw = torch.softmax(fit.head.logits(x_held), dim=1).numpy()
+        metrics = classification_report(y_held, probs, space)
+        metrics["ece_before_temperature"] = round(expected_calibration_error(raw, y_held), 4)
+        metrics["heldout_source"] = "own photos" if pool.real else "synthetic scenes"
         log(f"held-out: accuracy {metrics['accuracy']:.3f}, binary accuracy {metrics['binary_accuracy']:.3f}, "
             f"ECE {metrics['ece']:.3f} (before temperature {metrics['ece_before_temperature']:.3f})")
+    own = sum(int(p.first.sum()) for p in parts if p.real)
+    scenes = sum(int(p.first.sum()) for p in parts if not p.real)
+    all_data = Dataset.concat(parts)
     # Final head: every photo, same regularisation and temperature.
-    final = fit_head(features, labels, space, seed=seed, l2_grid=(fit.l2,), folds=1)
+    final = fit_head(all_data, seed=seed, l2_grid=(fit.l2,), folds=1)
     final.head.temperature = fit.head.temperature
     out = Path(out)
     version = f"{out.stem}-{_dt.datetime.now(_dt.timezone.utc).strftime('%Y%m%d%H%M')}"
@@ -377,10 +411,10 @@ def train(image_dir=None, out="out/damage_head.pt", *, synthetic: int = 0, views
         "preprocessing": PREPROCESSING.to_dict(),
         "data": {
             "image_dir": str(image_dir) if image_dir is not None else None,
-            "own_photos": int(is_real.sum()),
-            "synthetic_scenes": int((~is_real).sum()),
+            "own_photos": own,
+            "synthetic_scenes": scenes,
             "synth_version": _synth_version() if synthetic else None,
-            "per_class": {name: int((labels == i).sum()) for i, name in enumerate(space)},
+            "per_class": {name: int((all_data.labels[all_data.first] == i).sum()) for i, name in enumerate(space)},
             "views_per_photo": views,
         },
         "training": {

@@ -121,10 +121,17 @@ def format_report(report: dict) -> str:
     return "\n".join(lines)
 
 
-def evaluate_file(path: Path) -> dict:
+def evaluate_file(path: Path, where: str | None = None) -> dict:
     from claims.complaint import MODEL_VERSION, analyze_complaints
 
     rows = read_rows(path)
+    if where:
+        column, sep, value = where.partition("=")
+        if not sep or column not in rows[0]:
+            raise CsvError(f"--where needs COLUMN=VALUE with a column of {path.name}, not {where!r}")
+        rows = [r for r in rows if r[column] == value]
+        if not rows:
+            raise CsvError(f"no row of {path.name} has {where}")
     analyses = analyze_complaints([r["text"] for r in rows])
     report = evaluate_rows(rows, analyses)
     report["model_version"] = MODEL_VERSION
@@ -137,6 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ev = sub.add_parser("evaluate", help="score the complaint reader on a labelled CSV")
     ev.add_argument("file", type=Path)
     ev.add_argument("--json", action="store_true", help="print one JSON object")
+    ev.add_argument("--where", metavar="COLUMN=VALUE", default=None,
+                    help="score only the rows whose COLUMN equals VALUE, e.g. source=handwritten")
     tr = sub.add_parser("train", help="re-train the heads from the corpus in claims/data/")
     tr.add_argument("--corpus", type=Path, default=None, help="training CSV (default: claims/data/complaints_train.csv)")
     tr.add_argument("--out", type=Path, default=None, help="weights file (default: claims/data/complaint_heads.npz)")
@@ -145,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "evaluate":
             started = time.perf_counter()
-            report = evaluate_file(args.file)
+            report = evaluate_file(args.file, args.where)
             report["seconds"] = round(time.perf_counter() - started, 2)
             print(json.dumps(report, indent=None if args.json else 2) if args.json else format_report(report))
             return 0

@@ -555,7 +555,12 @@ def write(rows: list[dict[str, str]], path: Path) -> None:
 
 
 def main() -> None:
-    rows = read_handwritten() + template_rows()
+    rows, seen = [], set()
+    for row in read_handwritten() + template_rows():
+        key = " ".join(row["text"].lower().split())
+        if key not in seen:  # a message in both files would leak the test set into training
+            seen.add(key)
+            rows.append(row)
     train, test = split(rows)
     write(train, HERE / "complaints_train.csv")
     write(test, HERE / "complaints_test.csv")

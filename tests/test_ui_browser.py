@@ -91,7 +91,7 @@ def test_a_claim_goes_from_customer_to_reviewer_and_back(server, browser):
     _field(customer, "order-id").fill("DEMO-1001")
     _field(customer, "email").fill("demo@example.com")
     _field(customer, "description").fill(
-        "The box was crushed in transit and the cutting board inside is broken in two. A refund would be great."
+        "The box arrived crushed and the cutting board inside is cracked. Could I get a refund, please?"
     )
     customer.locator("#photos input[type=file]").set_input_files(photos)
     customer.locator("#photo-previews img").nth(1).wait_for()

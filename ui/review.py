@@ -183,10 +183,11 @@ class ReviewHandlers:
             flags.append(reason_badge("wants_human"))
         if complaint.get("frustrated"):
             flags.append(reason_badge("customer_frustrated"))
-        evidence_rows = "".join(
-            f"<dt>{esc(humanize(signal))}</dt><dd>{esc(', '.join(found))}</dd>"
+        found_by_signal = [
+            f"{esc(humanize(signal).lower())}: " + ", ".join(f"“{esc(p)}”" for p in found)
             for signal, found in (complaint.get("evidence") or {}).items() if found
-        )
+        ]
+        evidence_rows = f"<dt>Read from</dt><dd>{'; '.join(found_by_signal)}</dd>" if found_by_signal else ""
         return (
             f'<div class="cb-card" id="complaint"><div class="cb-card-title">What the customer wrote</div>'
             f'<p>{highlight(complaint.get("text", ""), phrases)}</p>'
@@ -233,6 +234,7 @@ class ReviewHandlers:
             extra = "".join(
                 f"<dt>{esc(humanize(k))}</dt><dd>{esc(v)}</dd>" for k, v in ev.items()
                 if k not in ("other_photo_sha256", "other_photo", "photo_sha256", "photo")
+                and not (side and k in ("other_claim_id", "distance"))  # already under the photos
             )
             parts.append(
                 f'<div class="cb-fraud">{reason_badge(s.get("code", ""))} {esc(s.get("detail", ""))}'

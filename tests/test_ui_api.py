@@ -386,3 +386,24 @@ def test_serve_prints_the_generated_reviewer_password_once_and_runs_the_app(tmp_
 
     with ClaimService.open(tmp_path / "claims.db", settings=Settings(data_dir=tmp_path, reviewers="")) as svc:
         assert svc.authenticate("reviewer", password)
+
+
+def test_dashboard_summary_counts_people_photos_and_reasons_separately():
+    data = {"claims": [
+        {"status": "auto_refund", "automated": True, "created_at": "2026-01-01T10:00:00+00:00",
+         "decided_at": "2026-01-01T10:00:01+00:00", "reasons": ["intent_refund"]},
+        {"status": "approved_refund", "automated": False, "created_at": "2026-01-01T10:00:00+00:00",
+         "decided_at": "2026-01-01T12:00:00+00:00", "reasons": ["low_confidence", "intent_refund"],
+         "sla_due_at": "2026-01-02T10:00:00+00:00", "sla_breached": False},
+        {"status": "in_review", "automated": False, "created_at": "2026-01-01T10:00:00+00:00", "decided_at": None,
+         "reasons": ["human_requested", "low_confidence"], "sla_due_at": "2026-01-01T11:00:00+00:00",
+         "sla_breached": True},
+        {"status": "needs_more_photos", "automated": False, "created_at": "2026-01-01T10:00:00+00:00",
+         "decided_at": None, "reasons": ["no_photos"]},
+    ], "photo_confidences": [], "workflows": []}
+    summary = summarize(data)
+    assert (summary["claims"], summary["automated"], summary["escalated"]) == (4, 1, 2)
+    assert summary["waiting_for_photos"] == 1 and summary["open"] == 2 and summary["sla_breaches"] == 1
+    assert summary["automation_rate"] == 0.25
+    assert summary["median_hours_person"] == 2.0
+    assert summary["escalation_reasons"] == {"low_confidence": 2, "human_requested": 1}

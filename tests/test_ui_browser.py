@@ -52,12 +52,32 @@ def _shot(page, name: str) -> None:
     small.save(path, optimize=True)
 
 
+# Earlier claims, so the queue and the dashboard have something to show (order, words, demo photo).
+EARLIER_CLAIMS = (
+    ("DEMO-1007", "The wrapping was torn open and the cookbook cover is scuffed. A replacement would be lovely.",
+     ("torn_packaging", 0)),
+    ("DEMO-1005", "Two of the cups arrived broken. Could you replace them?", ("broken", 0)),
+    ("DEMO-1008", "The lamp box was soaking wet and the shade has a water stain. I'd like a refund.",
+     ("water_damage", 0)),
+    ("DEMO-1003", "The phone screen is cracked straight out of the box. Replacement please.", ("broken", 4)),
+    ("DEMO-1004", "There is a stain on the blanket.", ("surface_damage", 0)),
+    ("DEMO-1009", "The kettle arrived dented.", None),
+    ("DEMO-1002", "This is the second vase that arrives smashed. I am furious, I want to speak to a manager!",
+     ("broken", 5)),
+)
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     data = tmp_path_factory.mktemp("data")
     photos = tmp_path_factory.mktemp("photos")
-    service = open_service(data, vision=None if real_vision_available() else FakeVision(), text=None)
+    # Every demo order shares one email; lift the velocity check so the seeded history is not all "fraud".
+    service = open_service(data, vision=None if real_vision_available() else FakeVision(), text=None,
+                           velocity_max_claims=100)
     service.start_dispatcher(poll_seconds=0.2)  # workflows run to the local ledger, for the dashboard
+    for order, description, photo in EARLIER_CLAIMS:
+        service.submit_claim(order, "demo@example.com", description,
+                             [sample_photo(*photo, photos)] if photo else [])
     # One earlier case in the queue whose photo is reused by a later claim, so the desk shows a fraud signal.
     reused = sample_photo("broken", 3, photos)
     service.submit_claim("DEMO-1006", "demo@example.com", "The headphones arrived broken, refund please.",

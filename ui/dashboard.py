@@ -23,6 +23,8 @@ PERIODS: dict[str, timedelta] = {
     "Last 90 days": timedelta(days=90),
     "Last 365 days": timedelta(days=365),
 }
+# Statuses that mean a person took (or is taking) the decision.
+PERSON_STATUSES = ("in_review", "info_requested", "approved_refund", "approved_replacement", "denied")
 # Codes that say how a claim was resolved, not why it needed a person.
 NOT_ESCALATION_REASONS = {"default_for_label", "out_of_stock_refund"}
 COLORS = {"auto": "#4f46e5", "person": "#f59e0b", "open": "#94a3b8", "breached": "#dc2626", "met": "#16a34a"}
@@ -78,7 +80,7 @@ def summarize(data: dict) -> dict:
     claims = data.get("claims") or []
     decided = [c for c in claims if c.get("decided_at")]
     auto = [c for c in claims if c.get("automated")]
-    escalated = [c for c in claims if not c.get("automated")]
+    escalated = [c for c in claims if c.get("status") in PERSON_STATUSES]
     auto_hours = [h for c in auto if (h := _decision_hours(c)) is not None]
     person_hours = [h for c in escalated if (h := _decision_hours(c)) is not None]
     return {
@@ -87,6 +89,7 @@ def summarize(data: dict) -> dict:
         "automated": len(auto),
         "automation_rate": len(auto) / len(claims) if claims else None,
         "escalated": len(escalated),
+        "waiting_for_photos": sum(1 for c in claims if c.get("status") == "needs_more_photos"),
         "open": len(claims) - len(decided),
         "sla_breaches": sum(1 for c in claims if c.get("sla_breached")),
         "median_hours_auto": statistics.median(auto_hours) if auto_hours else None,
@@ -109,6 +112,7 @@ def kpi_html(summary: dict) -> str:
         ("Claims filed", summary["claims"]),
         ("Settled automatically", pct(summary["automation_rate"])),
         ("Sent to a person", summary["escalated"]),
+        ("Waiting for better photos", summary["waiting_for_photos"]),
         ("Median time to decision, automatic", hrs(summary["median_hours_auto"])),
         ("Median time to decision, by a person", hrs(summary["median_hours_person"])),
         ("SLA breaches", summary["sla_breaches"]),

@@ -38,15 +38,18 @@ pytestmark = [
 ]
 
 
-def _shot(page, name: str) -> None:
-    """A full-page screenshot under docs/, reduced to a palette PNG to keep the repository small."""
+def _shot(page, name: str, element: str | None = None) -> None:
+    """A screenshot under docs/ (the full page, or one element), as a palette PNG to keep the repository small."""
     DOCS.mkdir(exist_ok=True)
     path = DOCS / f"{name}.png"
     page.mouse.move(0, 0)  # no hover styles in the picture
     # Let chained events finish: Gradio dims the outputs of a running event.
     page.wait_for_function("() => !document.querySelector('.pending, .generating')")
     page.wait_for_timeout(400)
-    page.screenshot(path=str(path), full_page=True)
+    if element:
+        page.locator(element).screenshot(path=str(path))
+    else:
+        page.screenshot(path=str(path), full_page=True)
     with Image.open(path) as img:
         small = img.convert("RGB").quantize(colors=256, method=Image.Quantize.FASTOCTREE)
     small.save(path, optimize=True)
@@ -159,7 +162,7 @@ def test_a_claim_goes_from_customer_to_reviewer_and_back(server, browser):
     fraud_case = next(i for i in service.queue() if "duplicate_photo" in i["reasons"])["claim_id"]
     _open_case(desk, fraud_case)
     desk.locator("#fraud .cb-side img").nth(1).wait_for()
-    _shot(desk, "review-fraud")
+    _shot(desk, "review-fraud", element="#fraud")
 
     _open_case(desk, claim_id)
     assert desk.locator("#case-photos img").count() == 2
@@ -185,7 +188,7 @@ def test_a_claim_goes_from_customer_to_reviewer_and_back(server, browser):
     customer.locator("#status-card .cb-pill-good").wait_for()
     assert "Approved refund" in customer.locator("#status-card").inner_text()
     assert customer.locator("#thread .cb-actor-reviewer").count() == 1
-    _shot(customer, "customer-approved")
+    _shot(customer, "customer-approved", element="#status-card")
     customer.close()
 
 

@@ -5,6 +5,7 @@ import io
 import re
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -391,3 +392,52 @@ def test_sla_due_time_is_recorded_when_the_claim_enters_review(make_service):
     assert stored >= before
     svc.request_human(claim["claim_id"], claim["access_token"])
     assert svc.store.get_claim(claim["claim_id"])["sla_due_at"] < before  # escalated: 1 h
+
+
+# --- the real models ------------------------------------------------------------------------------
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_images"
+
+
+@pytest.fixture(scope="module")
+def real_service(tmp_path_factory):
+    """ClaimService.open with no doubles: the shipped vision and text models, loaded once for this module."""
+    svc = ClaimService.open(tmp_path_factory.mktemp("real") / "claims.db", settings=Settings(reviewers="ana:pw"))
+    yield svc
+    svc.close()
+
+
+@pytest.mark.slow
+def test_open_wires_the_real_models_and_files_a_claim_end_to_end(real_service):
+    from claims import complaint
+    from claims.service import ComplaintReader
+    from vision_models.classifier import DamageClassifier
+
+    photo = sorted((SAMPLES / "broken").glob("*.jpg"))[0]
+    result = real_service.submit_claim(
+        "DEMO-1001", "demo@example.com",
+        "My cutting board arrived cracked in two pieces. I would like a refund please.", [photo],
+    )
+    assert isinstance(real_service.vision, DamageClassifier)
+    assert isinstance(real_service.text, ComplaintReader)
+    (decided,) = real_service.store.events(result["claim_id"], kind="decided")
+    assert decided["model_versions"]["vision"] == real_service.vision.version
+    assert decided["model_versions"]["text"] == complaint.MODEL_VERSION
+    (seen,) = result["photos"]
+    assert seen["label"] == "broken" and 0 < seen["confidence"] <= 1
+    assert (result["status"], result["resolution"]) == ("auto_refund", "refund")
+    case = real_service.open_case(result["claim_id"], "ana")
+    assert case["complaint"]["intent"] == "refund" and "broken" in case["complaint"]["damage_types"]
+    assert case["photos"][0]["probabilities"]["broken"] == pytest.approx(seen["confidence"], abs=1e-3)
+
+
+@pytest.mark.slow
+def test_real_text_model_sends_an_upset_customer_to_a_person(real_service):
+    photo = sorted((SAMPLES / "crushed_packaging").glob("*.jpg"))[0]
+    result = real_service.submit_claim(
+        "DEMO-1007", "demo@example.com",
+        "This is the third time!! The box came crushed again. I am furious, I want to speak to a manager now.",
+        [photo],
+    )
+    assert (result["status"], result["priority"]) == ("in_review", "high")
+    assert {"wants_human", "customer_frustrated"} <= set(result["reasons"])

@@ -72,7 +72,9 @@ _HUMAN_NEGATIONS = re.compile(
     r"\b(?:no need to|don'?t need to|do not need to|don'?t have to|dont need to|no need for|don'?t want to|"
     r"do not want to|rather not|without (?:having to|needing to)?\s*|not necessary to|needn'?t|won'?t need to|"
     r"don'?t|do not|please don'?t|pls dont|no)\s*"
-    r"(?:\w+\s+){0,3}?(?:call|phone|ring|talk|speak|escalate|contact|chat|human|person|agent|manager|anyone)\b",
+    r"(?:\w+\s+){0,3}?(?:call|phone|ring|talk|speak|escalate|contact|chat|human|person|agent|manager|anyone)\b"
+    r"|\b(?:said|promised|told me|supposed to|was going to|were going to|never)\s+(?:\w+\s+){0,3}?"
+    r"(?:call|phone|ring|contact)\b",
     _F,
 )
 

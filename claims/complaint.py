@@ -111,15 +111,17 @@ def _rule_frustration(lex: lexicon.Lexical) -> float:
     The heads learn tone from a corpus the project wrote; these markers carry over to real messages whose
     phrasing the corpus never saw (sarcasm, "you had one job", shouting).
     """
-    negative_context = bool(lex.problem or lex.damage or lex.anger) or lex.vader.get("compound", 0.0) < -0.2
+    compound = lex.vader.get("compound", 0.0)
+    negative_context = bool(lex.problem or lex.damage or lex.anger) or compound < -0.2
     score = 0.0
     if lex.strong_anger:
         score = 0.6 + 0.1 * min(3, len(lex.strong_anger))
     if lex.sarcasm and negative_context and not lex.received:
         score = max(score, 0.65)
-    shouting = [w for w in lex.emphasis if w.isalpha() and w.isupper() and w not in _ACRONYMS]
-    if negative_context and (len(shouting) >= 2 or any(len(e) >= 3 and set(e) <= set("!?") for e in lex.emphasis)):
-        score = max(score, 0.6) + 0.1
+    shouting = [w for w in lex.emphasis if w.isalpha() and w.isupper() and len(w) >= 4 and w not in _ACRONYMS]
+    marks = [e for e in lex.emphasis if set(e) <= set("!?")]
+    if (negative_context or compound <= 0.0) and not lex.positive and (shouting or marks):
+        score = max(score, 0.6) + 0.1 * (len(shouting) >= 2 or any(len(e) >= 3 for e in marks))
     if any(e in lexicon._NEG_EMOJI for e in lex.emphasis if len(e) == 1) and negative_context:
         score = max(score, 0.6)
     if score and lex.calm:

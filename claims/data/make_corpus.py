@@ -314,6 +314,20 @@ POS_CLOSE = ["!", "! 😊", "! ❤️", ". Will order again.", ". 10/10", "! #ha
 TYPO_SWAPS = {"the": "teh", "received": "recieved", "arrived": "arived", "because": "becuase", "please": "pls",
               "you": "u", "your": "ur", "really": "realy", "broken": "brokn", "package": "pakage",
               "refund": "refund", "replacement": "replacment", "definitely": "definately", "with": "wiht"}
+CALM_NEGATED = [
+    ("I don't need to talk to anyone, just send a new {item}.", "replacement", 0), 
+    ("Not asking for a refund, just letting you know the {item} was cracked.", "unspecified", 0),
+    ("No need to call me, email is fine. The {item} has a scratch.", "unspecified", 0),
+    ("I'm not upset, the {item} is only slightly dented.", "unspecified", 0),
+    ("I don't want my money back, I'd just like a {item} that isn't broken.", "replacement", 0),
+    ("Nobody needs to phone me, just send another {item} please.", "replacement", 0),
+    ("I don't mind waiting, could you send a replacement {item}?", "replacement", 0),
+    ("Not a complaint really, the box was crushed but the {item} is fine.", "unspecified", 0),
+    ("No need to escalate, I'd just like a refund for the broken {item}.", "refund", 0),
+    ("I'm not angry, I just want a refund for the {item}.", "refund", 0),
+    ("Don't worry about a replacement, a refund is fine.", "refund", 0),
+    ("I won't need a call, just refund the {item} please.", "refund", 0),
+]
 NON_NATIVE = [
     ("Hello, the {item} is arrive broken. Please I want refund of my money.", "refund", 0, 0, "broken"),
     ("Good day. I receive the package today but box is all crush and {item} inside have crack.", "unspecified", 0, 0,
@@ -510,8 +524,15 @@ def _short(rng: random.Random) -> dict[str, str]:
             row["damage_types"] = "broken"
         if "perfect condition" in row["text"] or "safe and sound" in row["text"]:
             row["damage_types"] = "no_damage"
-    elif r < 0.7:
+    elif r < 0.62:
         row.update(text=_fill(rng.choice(NEUTRAL), rng, item), sentiment="neu")
+    elif r < 0.7:
+        text, intent, _ = rng.choice(CALM_NEGATED)
+        text = _fill(text, rng, item)
+        damage = next((lbl for word, lbl in (("crushed", "crushed_packaging"), ("cracked", "broken"),
+                       ("broken", "broken"), ("scratch", "surface_damage"), ("dented", "surface_damage"))
+                       if word in text), "")
+        row.update(text=text, intent=intent, sentiment="neg", damage_types=damage)
     elif r < 0.85:
         text, intent, human, frus, damage = rng.choice(NON_NATIVE)
         row.update(text=_fill(text, rng, item), intent=intent, wants_human=str(human), frustrated=str(frus),

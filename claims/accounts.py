@@ -8,6 +8,7 @@ with too many recent failures is refused (RateLimited) until the window passes.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -47,8 +48,10 @@ def verify_password(password: str, encoded: str) -> bool:
     return hmac.compare_digest(digest.hex(), digest_hex)
 
 
-# Checked against when the name is unknown, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked against when the name is unknown, so a wrong name costs as long as a wrong password."""
+    return hash_password(secrets.token_urlsafe(16))
 
 
 def parse_reviewers(spec: str) -> dict[str, str]:
@@ -117,7 +120,7 @@ def authenticate(store: Store, settings: Settings, username: str, password: str)
             "Too many failed sign-in attempts for this name. Please wait a few minutes and try again."
         )
     row = store.get_reviewer(username)
-    ok = verify_password(password, row["password_hash"] if row else _DUMMY_HASH)
+    ok = verify_password(password, row["password_hash"] if row else _dummy_hash())
     ok = ok and row is not None and bool(row["active"])
     with store.transaction():
         store.add_login_attempt(username, success=ok)

@@ -376,6 +376,21 @@ def test_concurrent_submissions_from_threads_all_land(svc):
     assert errors == [] and len({r["claim_id"] for r in results}) == 6
 
 
+def test_concurrent_retries_with_one_idempotency_key_file_one_claim(svc):
+    results = []
+
+    def submit():
+        results.append(file_claim(svc, idempotency_key="double-click"))
+
+    threads = [threading.Thread(target=submit) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({(r["claim_id"], r["access_token"]) for r in results}) == 1 and len(results) == 4
+    assert svc.store.db["claims"].count == 1
+
+
 def test_service_accepts_photo_paths(svc, tmp_path):
     path = tmp_path / "IMG_0001.JPG"
     path.write_bytes(photo_bytes(3))

@@ -158,9 +158,15 @@ def claim_problems(db_path: Path | str, photo_root: Path | str, claim_id: str, e
 
 # --- photos ----------------------------------------------------------------------------------------
 
+# Gradio stores uploads under a hash of their content, shared by every server on the machine: a photo made
+# by another test process (another run of this suite) must never be byte-identical to ours.
+_RUN_SALT = int.from_bytes(os.urandom(4), "big")
+
+
 def noise_photo(seed: int, size=(320, 240), color=(200, 40, 40), fmt="JPEG") -> bytes:
-    """A distinct, textured photo (passes the quality checks; reddish means 'broken' to FakeVision)."""
-    rng = np.random.default_rng(seed)
+    """A distinct, textured photo (passes the quality checks; reddish means 'broken' to FakeVision).
+    Distinct per seed, and from every photo another process makes."""
+    rng = np.random.default_rng([seed, _RUN_SALT])
     base = np.array(color, dtype=np.float32)
     pixels = base * rng.uniform(0.4, 1.25, size=(size[1], size[0], 1)) + rng.normal(0, 12, (size[1], size[0], 3))
     image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")

@@ -70,7 +70,7 @@ def test_backup_while_serving_then_restore_gives_back_every_claim_answered_befor
     data = work / "data"
     (work / "backups").mkdir()
     orders = seed_orders(data / "claims.db", JOBS, prefix="BACKUP")
-    photos = iter(write_photos(work / "upload", JOBS))
+    photos = iter(write_photos(work / "upload", JOBS, start=20_000))
     jobs = [(order, email, f"{DESCRIPTION} (backup {i})", [next(photos)]) for i, (order, email) in enumerate(orders)]
 
     server = ServerProcess(data).start()

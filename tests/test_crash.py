@@ -91,7 +91,7 @@ def crashed(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("data")
     db = data_dir / "claims.db"
     orders = seed_orders(db, JOBS, prefix="CRASH")
-    photos = iter(write_photos(tmp_path_factory.mktemp("photos"), JOBS + JOBS // 2))
+    photos = iter(write_photos(tmp_path_factory.mktemp("photos"), JOBS + JOBS // 2, start=10_000))
     jobs = [(order, email, f"{DESCRIPTION} (crash {i})", [next(photos) for _ in range(1 + (i % 2 == 0))])
             for i, (order, email) in enumerate(orders)]
     answers: dict[int, dict] = {}

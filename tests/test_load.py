@@ -175,3 +175,28 @@ def test_a_retry_through_the_http_api_with_the_same_idempotency_key_files_nothin
             assert row_counts(svc.store.path) == before
         finally:
             client.close()
+
+
+def _upload(http, url: str, path) -> str:
+    return http.post(f"{url}/gradio_api/upload", files={"files": (path.name, path.read_bytes(), "image/jpeg")}).json()[0]
+
+
+def _submit_uploaded(http, url: str, order: str, email: str, uploaded: str) -> str:
+    data = [order, email, DESCRIPTION, [{"path": uploaded, "orig_name": "box.jpg", "meta": {"_type": "gradio.FileData"}}]]
+    event = http.post(f"{url}/gradio_api/call/submit_claim", json={"data": data}).json()["event_id"]
+    return http.get(f"{url}/gradio_api/call/submit_claim/{event}", timeout=60).text
+
+
+@pytest.mark.xfail(strict=True, reason="bug: ui/customer.py discard_uploads deletes an identical upload that another "
+                                       "request has not read yet (Gradio names uploads by content)")
+def test_two_customers_who_upload_the_same_photo_file_both_get_their_claims_filed(tmp_path):
+    import httpx
+
+    photo = write_photos(tmp_path / "p", 1, start=7000)[0]
+    with open_service(tmp_path / "data", **LOAD_SETTINGS) as svc, running_server(build_app(svc)) as url:
+        with httpx.Client() as first, httpx.Client() as second:
+            first_upload, second_upload = _upload(first, url, photo), _upload(second, url, photo)
+            first_reply = _submit_uploaded(first, url, "DEMO-1001", "one@example.com", first_upload)
+            second_reply = _submit_uploaded(second, url, "DEMO-1002", "two@example.com", second_upload)
+    assert "event: complete" in first_reply
+    assert "event: complete" in second_reply, second_reply

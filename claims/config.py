@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -122,6 +122,13 @@ class Settings(BaseSettings):
         if toml_file.is_file():
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
         return tuple(sources)
+
+    @model_validator(mode="after")
+    def _webhook_needs_a_secret(self) -> "Settings":
+        # An unsigned webhook would let anyone who can reach the receiver forge refunds.
+        if self.webhook_url and not self.webhook_secret:
+            raise ValueError("webhook_url is set but webhook_secret is empty: set CLAIMBOT_WEBHOOK_SECRET too")
+        return self
 
     def sla_hours(self, priority: str) -> float:
         return self.sla_high_hours if priority == "high" else self.sla_normal_hours

@@ -153,7 +153,11 @@ def _read_source(source: PhotoSource, index: int, settings: Settings) -> tuple[b
 
 
 def _exif_time(exif: Image.Exif) -> datetime | None:
-    """DateTimeOriginal (with its UTC offset when recorded; otherwise taken as UTC), else DateTime."""
+    """DateTimeOriginal (in UTC when the camera recorded its offset), else DateTime.
+
+    Without a recorded offset the camera's local time is returned naive: its zone is unknown, and the
+    fraud check allows for every zone rather than mistaking it for UTC.
+    """
     try:
         sub = exif.get_ifd(_EXIF_IFD)
     except Exception:  # a malformed EXIF block must not sink an otherwise good photo
@@ -166,13 +170,13 @@ def _exif_time(exif: Image.Exif) -> datetime | None:
     except ValueError:
         return None
     offset = sub.get(_TAG_OFFSET_TIME_ORIGINAL)
-    tz = timezone.utc
     if isinstance(offset, str):
         match = re.fullmatch(r"([+-])(\d{2}):(\d{2})", offset.strip().rstrip("\x00"))
         if match:
             sign = 1 if match.group(1) == "+" else -1
             tz = timezone(sign * timedelta(hours=int(match.group(2)), minutes=int(match.group(3))))
-    return moment.replace(tzinfo=tz).astimezone(timezone.utc)
+            return moment.replace(tzinfo=tz).astimezone(timezone.utc)
+    return moment
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:

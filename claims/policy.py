@@ -39,6 +39,7 @@ PERSON_REASONS: dict[str, str] = {
     "human_requested": "The customer pressed \"Talk to a person\".",
     "wants_human": "The customer asked in their message to speak with a person.",
     "customer_frustrated": "The customer sounds upset; a person should answer, quickly.",
+    "customer_replied": "The customer answered a reviewer's question or decision; the same person should read it.",
 }
 
 PHOTO_REASONS: dict[str, str] = {

@@ -431,6 +431,13 @@ class ClaimService:
             if claim["status"] in FINAL_STATUSES:
                 raise InvalidAction(f"This claim is already closed ({claim['status']}).")
             self._check_lock(claim_id, reviewer, now)
+            if action == "deny":
+                started = [w for w in tx.workflows_for_claims([claim_id]) if w["state"] != "failed"]
+                if started:
+                    raise InvalidAction(
+                        f"A {started[0]['kind']} is already under way for this claim ({started[0]['state']}), "
+                        "so it cannot be denied. Approve it, or ask the customer for information."
+                    )
             order = tx.get_order(claim["order_id"])
             text = messages.compose_review(action, claim_id=claim_id, note=note, order=order, settings=self.settings)
             decision = Decision(
@@ -641,7 +648,8 @@ class ClaimService:
         return StoredPhoto(
             sha256=row["sha256"], phash=row["phash"], width=row["width"], height=row["height"], mime=row["mime"],
             size_bytes=row["size_bytes"], original_name=row["original_name"],
-            exif_taken_at=parse_time(row["exif_taken_at"]),
+            # naive when the camera recorded no zone (see claims.photos._exif_time)
+            exif_taken_at=datetime.fromisoformat(row["exif_taken_at"]) if row["exif_taken_at"] else None,
         )
 
     def _fraud_signals(

@@ -43,6 +43,13 @@ def parse_time(value: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
+def _capture_time(moment: datetime | None) -> str | None:
+    """A camera's capture time: UTC when its zone is known, else the naive local time as recorded."""
+    if moment is None or moment.tzinfo is not None:
+        return iso(moment)
+    return moment.isoformat(timespec="seconds")
+
+
 def _dumps(value) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
@@ -464,7 +471,7 @@ class Store:
         row = {
             "sha256": photo.sha256, "ext": ext, "mime": photo.mime, "width": photo.width,
             "height": photo.height, "size_bytes": photo.size_bytes, "phash": photo.phash,
-            "exif_taken_at": iso(photo.exif_taken_at), "created_at": iso(utcnow()),
+            "exif_taken_at": _capture_time(photo.exif_taken_at), "created_at": iso(utcnow()),
         }
         with self.transaction():
             self.db["photos"].insert(row, pk="sha256", ignore=True)

@@ -212,3 +212,11 @@ def test_store_refuses_names_that_are_not_photo_hashes(tmp_path, sha, ext):
 )
 def test_sniffs_format_from_magic_bytes(head, fmt):
     assert sniff_format(head) == fmt
+
+
+def test_capture_time_without_an_offset_stays_naive_because_its_zone_is_unknown(settings):
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = "2024:05:06 10:30:00"
+    photo = read_photo(encode("JPEG", exif=exif), index=1, settings=settings)
+    assert photo.exif_taken_at == datetime(2024, 5, 6, 10, 30)
+    assert photo.exif_taken_at.tzinfo is None

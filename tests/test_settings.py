@@ -96,3 +96,11 @@ def test_defaults_match_the_design():
     assert (s.sla_high_hours, s.sla_normal_hours) == (1.0, 24.0)
     assert s.sla_hours("high") == 1.0 and s.sla_hours("normal") == 24.0
     assert s.reviewers == ""  # no default account in code
+
+
+def test_a_webhook_url_without_a_secret_is_refused_with_the_variable_to_set():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="CLAIMBOT_WEBHOOK_SECRET"):
+        Settings(webhook_url="http://127.0.0.1:9/hook")
+    assert Settings(webhook_url="http://127.0.0.1:9/hook", webhook_secret="s3cret").webhook_secret == "s3cret"

@@ -230,6 +230,16 @@ def test_a_different_resolution_while_one_is_under_way_is_refused_and_changes_no
     assert len(svc.store.outbox_rows()) == 1
 
 
+def test_a_claim_whose_refund_is_under_way_cannot_be_denied_and_stays_in_review(svc):
+    claim = submit(svc, "DEMO-1002", "The vase is cracked.")
+    assert claim["status"] == "auto_refund"
+    svc.request_human(claim["claim_id"], claim["access_token"])
+    svc.open_case(claim["claim_id"], "ana")
+    with pytest.raises(InvalidAction, match="cannot be denied"):
+        svc.decide(claim["claim_id"], "ana", "deny", note="Not covered.")
+    assert svc.store.get_claim(claim["claim_id"])["status"] == "in_review"
+
+
 def test_a_replacement_for_an_unknown_order_is_refused(svc):
     claim = submit(svc, "SHOP-404", "It arrived broken, please replace it.")
     assert claim["status"] == "in_review"

@@ -354,3 +354,17 @@ def test_a_reply_and_a_request_for_a_person_that_look_like_attacks_are_stored_ve
     assert replied["claim_id"] == asked["claim_id"] == claim["claim_id"]
     assert "<script" not in thread_html(asked["thread"])
     assert _other_rows(world, "claims", claim["claim_id"]) == others_before
+
+
+def test_a_reviewer_note_that_looks_like_an_attack_reaches_the_customer_as_text(world, customer, reviewer):
+    claim = customer.predict(ORDER, EMAIL, "Broken mug. I want to talk to a person.", [], api_name="/submit_claim")
+    others_before = _other_rows(world, "claims", claim["claim_id"])
+    note = STRANGE_BUT_VALID["html"] + " " + STRANGE_BUT_VALID["sql"]
+    reviewer.predict(claim["claim_id"], api_name="/review_case")
+    reviewer.predict(claim["claim_id"], "request_info", note, api_name="/review_decide")
+    seen = customer.predict(claim["claim_id"], claim["access_token"], api_name="/claim_status")
+    assert note in seen["thread"][-1]["text"]
+    page = thread_html(seen["thread"], viewer="customer")
+    assert "<script" not in page and "&lt;script&gt;" in page
+    assert _other_rows(world, "claims", claim["claim_id"]) == others_before
+    assert [r[2] for r in table_rows(world.data_dir / "claims.db", "reviews") if r[1] == claim["claim_id"]] == ["ann"]

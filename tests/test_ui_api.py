@@ -140,9 +140,12 @@ def test_add_evidence_adds_photos_to_the_thread_and_decides_again(customer, phot
 
 
 def test_the_customer_api_lists_exactly_the_documented_endpoints(customer):
-    assert set(customer.view_api(print_info=False, return_format="dict")["named_endpoints"]) == {
-        "/submit_claim", "/claim_status", "/request_human", "/add_evidence"
-    }
+    endpoints = customer.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert set(endpoints) == {"/submit_claim", "/claim_status", "/request_human", "/add_evidence"}
+    assert [p["parameter_name"] for p in endpoints["/submit_claim"]["parameters"]] == [
+        "order_id", "email", "description", "photos"]
+    assert [p["parameter_name"] for p in endpoints["/add_evidence"]["parameters"]] == [
+        "claim_id", "access_token", "message", "photos"]
 
 
 @pytest.mark.parametrize("mount", ["/review", "/dashboard"])
@@ -251,20 +254,49 @@ def test_the_photo_store_is_not_served_by_gradios_file_route(url, service, custo
     with httpx.Client() as http:
         if mount:
             http.post(f"{url}{mount}/login", data={"username": ANN[0], "password": ANN[1]})
-        assert http.get(f"{url}{mount}/gradio_api/file={stored}").status_code == 403
+        assert http.get(f"{url}{mount}/gradio_api/file={stored}").status_code in (403, 404)
 
 
-def test_an_upload_is_deleted_once_the_claim_holds_it(url, photos):
+def test_an_upload_is_never_served_back_by_path(url, photos):
     photo = photos.fresh()
     with httpx.Client() as http:
         uploaded = http.post(f"{url}/gradio_api/upload",
                              files={"files": (photo.name, photo.read_bytes(), "image/jpeg")}).json()[0]
-        assert http.get(f"{url}/gradio_api/file={uploaded}").status_code == 200  # Gradio serves uploads by path
+        for prefix in ("", "/review", "/dashboard"):
+            for route in ("file=", "file/"):
+                response = http.get(f"{url}{prefix}/gradio_api/{route}{uploaded}")
+                assert response.status_code == 404 and photo.read_bytes() not in response.content
         data = ["DEMO-1003", "demo@example.com", DESCRIPTION,
                 [{"path": uploaded, "orig_name": photo.name, "meta": {"_type": "gradio.FileData"}}]]
         event = http.post(f"{url}/gradio_api/call/submit_claim", json={"data": data}).json()["event_id"]
         assert "event: complete" in http.get(f"{url}/gradio_api/call/submit_claim/{event}", timeout=60).text
-        assert http.get(f"{url}/gradio_api/file={uploaded}").status_code in (403, 404)
+        assert http.get(f"{url}/gradio_api/file={uploaded}").status_code == 404
+
+
+def test_two_customers_uploading_the_same_file_both_file_their_claims(url, photos):
+    photo = photos.fresh()
+    replies = []
+    for order in ("DEMO-1004", "DEMO-1006"):
+        with httpx.Client() as http:
+            uploaded = http.post(f"{url}/gradio_api/upload",
+                                 files={"files": (photo.name, photo.read_bytes(), "image/jpeg")}).json()[0]
+            data = [order, "demo@example.com", DESCRIPTION,
+                    [{"path": uploaded, "orig_name": photo.name, "meta": {"_type": "gradio.FileData"}}]]
+            event = http.post(f"{url}/gradio_api/call/submit_claim", json={"data": data}).json()["event_id"]
+            replies.append(http.get(f"{url}/gradio_api/call/submit_claim/{event}", timeout=60).text)
+    assert all("event: complete" in r for r in replies), replies
+
+
+def test_the_form_files_one_claim_however_often_it_is_sent(service, photos):
+    h = CustomerHandlers(service)
+    photo = str(photos.fresh())
+    first = h.submit_claim("DEMO-1005", "demo@example.com", DESCRIPTION, [photo], "form-key-1",
+                           progress=lambda *a, **k: None)
+    count = len(service.store.claims_created_between(_epoch(), _far_future()))
+    again = h.submit_claim("DEMO-1005", "demo@example.com", DESCRIPTION, [photo], "form-key-1",
+                           progress=lambda *a, **k: None)
+    assert again["claim_id"] == first["claim_id"] and again["access_token"] == first["access_token"]
+    assert len(service.store.claims_created_between(_epoch(), _far_future())) == count
 
 
 # --- handlers, called directly -----------------------------------------------------------------------

@@ -5,13 +5,15 @@ the result under any ASGI server.
 """
 from __future__ import annotations
 
+import re
 import sys
 import threading
 from pathlib import Path
 
 import fastapi
 import gradio as gr
-from fastapi.responses import RedirectResponse
+from fastapi import Request
+from fastapi.responses import PlainTextResponse, RedirectResponse
 from starlette.routing import Mount
 
 from claims.config import Settings
@@ -21,6 +23,7 @@ from ui.customer import build_customer_app
 from ui.dashboard import build_dashboard_app
 from ui.review import build_review_app
 
+FILE_ROUTE = re.compile(r"/gradio_api/(file[=/]|proxy=)")
 LOGIN_MESSAGE = "Review desk and dashboard: sign in with your reviewer account."
 
 
@@ -73,6 +76,15 @@ def build_app(service) -> fastapi.FastAPI:
     @app.get("/dashboard", include_in_schema=False)
     def dashboard_home() -> RedirectResponse:
         return RedirectResponse("dashboard/", status_code=307)
+
+    @app.middleware("http")
+    async def no_file_route(request: Request, call_next):
+        # Gradio serves any upload (and anything in its cache) to whoever presents its path. These apps never
+        # hand out a file: photos go out as data URIs and plots as inline images. So nobody needs the file
+        # route, and closing it means a leaked or replayed upload path gives nothing away.
+        if FILE_ROUTE.search(request.url.path):
+            return PlainTextResponse("Not found", status_code=404)
+        return await call_next(request)
 
     login = ReviewerLogin(service)
     common = dict(

@@ -6,10 +6,10 @@ Public API (api_name is part of the contract, see DESIGN.md): `submit_claim`, `c
 from __future__ import annotations
 
 import functools
+import uuid
 from pathlib import Path
 
 import gradio as gr
-from gradio import utils as gr_utils
 
 from claims.errors import ClaimError
 from ui._html import card, esc, status_copy, status_pill, thread_html, thumbnail_data_uri
@@ -46,25 +46,6 @@ def _paths(files) -> list[str]:
     return out
 
 
-def discard_uploads(paths: list[str]) -> None:
-    """Delete uploads once the service holds its own copy.
-
-    Gradio keeps every upload in its upload folder and serves it to anyone who presents the path at
-    `/gradio_api/file=`; after a claim is filed nothing needs the upload any more, so it goes. Only files
-    inside that folder are touched (never the photo store, never a path a client made up).
-    """
-    root = Path(gr_utils.get_upload_folder()).resolve()
-    for p in paths:
-        path = Path(p).resolve()
-        if root not in path.parents or not path.is_file():
-            continue
-        path.unlink(missing_ok=True)
-        try:
-            path.parent.rmdir()  # Gradio puts each upload in its own folder; remove it when empty
-        except OSError:
-            pass
-
-
 def _session(result: dict | None) -> dict:
     if not result or not result.get("claim_id"):
         return {}
@@ -80,12 +61,11 @@ class CustomerHandlers:
     # ---- public API --------------------------------------------------------------------------
     @user_errors
     def submit_claim(self, order_id: str, email: str, description: str, photos: list | None,
-                     progress=gr.Progress()) -> dict:
+                     idempotency_key: str = "", progress=gr.Progress()) -> dict:
+        """File a claim. A retry with the same `idempotency_key` returns the first answer and files nothing."""
         progress(0.1, desc="Checking your photos and reading your message")
-        paths = _paths(photos)
-        result = self.service.submit_claim(order_id or "", email or "", description or "", paths)
-        discard_uploads(paths)  # kept on failure, so the customer can fix a field and send the same photos
-        return result
+        return self.service.submit_claim(order_id or "", email or "", description or "", _paths(photos),
+                                         idempotency_key=(idempotency_key or "").strip() or None)
 
     @user_errors
     def claim_status(self, claim_id: str, access_token: str) -> dict:
@@ -99,10 +79,9 @@ class CustomerHandlers:
     def add_evidence(self, claim_id: str, access_token: str, message: str, photos: list | None,
                      progress=gr.Progress()) -> dict:
         progress(0.1, desc="Adding this to your claim")
-        paths = _paths(photos)
-        result = self.service.add_evidence((claim_id or "").strip(), (access_token or "").strip(), message or "", paths)
-        discard_uploads(paths)
-        return result
+        return self.service.add_evidence(
+            (claim_id or "").strip(), (access_token or "").strip(), message or "", _paths(photos)
+        )
 
     # ---- private UI events -------------------------------------------------------------------
     def preview_photos(self, files) -> str:
@@ -173,7 +152,7 @@ class CustomerHandlers:
         and access code, so "Talk to a person" now concerns the new form."""
         return ("", "", "", None, "", gr.update(value="", visible=False),
                 gr.update(value="Send my claim", interactive=True), gr.update(visible=False), gr.update(visible=False),
-                {}, "", "", "", "", gr.update(visible=False))
+                {}, "", "", "", "", gr.update(visible=False), new_submission_key())
 
     def show_status(self, result: dict, claim_id: str, access_token: str):
         """After tracking or replying: the thread, and the claim becomes this session's claim."""
@@ -209,11 +188,9 @@ class CustomerHandlers:
                     )
                     return (gr.update(value=card("Let's get you to a person", body, "ask"), visible=True),
                             session, gr.skip(), gr.skip(), gr.skip(), gr.skip())
-                paths = _paths(photos)
                 filed = self.service.submit_claim(
-                    order_id, email, (description or "").strip() or HUMAN_FALLBACK_DESCRIPTION, paths
+                    order_id, email, (description or "").strip() or HUMAN_FALLBACK_DESCRIPTION, _paths(photos)
                 )
-                discard_uploads(paths)
                 claim_id, token = filed["claim_id"], filed["access_token"]
             result = self.service.request_human(claim_id, token, (reply or "").strip())
         except ClaimError as e:
@@ -238,6 +215,10 @@ class CustomerHandlers:
 
 def show():
     return gr.update(visible=True)
+
+
+def new_submission_key() -> str:
+    return "form-" + uuid.uuid4().hex
 
 
 def go_to_tracking():
@@ -294,6 +275,10 @@ def build_customer_app(service) -> gr.Blocks:
                     new_claim_btn = gr.Button("Start another claim", visible=False, size="md",
                                               elem_id="new-claim")
                 submit_result = gr.JSON(label="claim", visible=False)
+                # One key per filled-in form: pressing again, or a retry after a dropped connection, returns the
+                # claim already filed instead of filing a second one. A State is not an API parameter, so the
+                # endpoint keeps its four documented ones (raw HTTP callers send exactly four values).
+                submission_key = gr.State("")
 
             with gr.Tab("Track my claim", id="track"):
                 with gr.Row():
@@ -317,12 +302,13 @@ def build_customer_app(service) -> gr.Blocks:
 
         # ---- wiring: public endpoints first, their rendering chained privately -----------------------
         gr.api(h.request_human, api_name="request_human")
+        demo.load(new_submission_key, None, submission_key, api_visibility="private", show_progress="hidden")
         photos.change(h.preview_photos, photos, previews, api_visibility="private", show_progress="hidden")
         reply_photos.change(h.preview_photos, reply_photos, reply_previews, api_visibility="private",
                             show_progress="hidden")
 
         submit_btn.click(
-            h.submit_claim, [order_id, email, description, photos], submit_result,
+            h.submit_claim, [order_id, email, description, photos, submission_key], submit_result,
             api_name="submit_claim", trigger_mode="once", show_progress_on=[result_card, submit_btn],
         ).success(
             h.show_submission, submit_result,
@@ -334,7 +320,7 @@ def build_customer_app(service) -> gr.Blocks:
         new_claim_btn.click(
             h.new_claim, None,
             [order_id, email, description, photos, previews, result_card, submit_btn, open_thread_btn, new_claim_btn,
-             session, track_id, track_token, status_card, thread, human_card],
+             session, track_id, track_token, status_card, thread, human_card, submission_key],
             api_visibility="private",
         )
 
@@ -367,4 +353,4 @@ def build_customer_app(service) -> gr.Blocks:
     return demo
 
 
-__all__ = ["CustomerHandlers", "build_customer_app", "discard_uploads"]
+__all__ = ["CustomerHandlers", "build_customer_app"]

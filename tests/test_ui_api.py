@@ -165,6 +165,15 @@ def test_reviewer_pages_refuse_without_login(url, mount):
     assert httpx.get(url + mount + "config").status_code == 401
 
 
+def test_one_login_opens_the_desk_and_the_dashboard_and_one_logout_closes_both(url):
+    with httpx.Client() as http:
+        assert http.post(f"{url}/review/login", data={"username": ANN[0], "password": ANN[1]}).status_code == 200
+        assert http.get(f"{url}/dashboard/config").status_code == 200
+        http.get(f"{url}/dashboard/logout")
+        assert http.get(f"{url}/review/config").status_code == 401
+        assert http.get(f"{url}/dashboard/config").status_code == 401
+
+
 @pytest.mark.parametrize("endpoint", ["review_queue", "review_case", "review_decide"])
 def test_reviewer_endpoints_refuse_a_direct_call_without_login(url, endpoint):
     response = httpx.post(f"{url}/review/gradio_api/call/{endpoint}", json={"data": []})

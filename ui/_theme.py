@@ -82,7 +82,11 @@ CSS = """
 .cb-photos { display: grid; grid-template-columns: repeat(auto-fill, minmax(220px, 1fr)); gap: 12px; }
 .cb-photo { border: 1px solid var(--border-color-primary); border-radius: 10px; overflow: hidden;
             background: var(--background-fill-secondary); }
-.cb-photo img { width: 100%; height: 200px; object-fit: contain; background: #111; display: block; }
+.cb-photo img { width: 100%; height: 200px; object-fit: contain; background: #111; display: block; cursor: zoom-in; }
+.cb-zoom-toggle { display: none; }
+.cb-zoom-toggle:checked + label img { position: fixed; inset: 0; width: 100vw; height: 100vh; z-index: 1000;
+                                      background: rgba(0, 0, 0, .92); cursor: zoom-out; padding: 2vh 2vw;
+                                      box-sizing: border-box; object-fit: contain; }
 .cb-photo > div { padding: 6px 8px; font-size: .82rem; }
 .cb-conf { height: 6px; background: #e5e7eb; border-radius: 3px; overflow: hidden; margin: 4px 0; padding: 0 !important; }
 .cb-conf-fill { height: 6px; background: #4f46e5; }

@@ -156,7 +156,7 @@ class ReviewHandlers:
             return '<div class="cb-empty">No photos on this claim.</div>'
         cards = []
         for p in photos:
-            uri = self._photo_uri(p["sha256"])
+            uri = self._photo_uri(p["sha256"], max_side=1024)
             conf = float(p.get("confidence") or 0.0)
             label = p.get("label") or "?"
             corrected = p.get("corrected_label")
@@ -165,7 +165,11 @@ class ReviewHandlers:
             looks = ", ".join(f"{esc(n)} {float(s):.0%}" for n, s in (p.get("looks_like") or [])[:3])
             issues = "".join(reason_badge(f"photo_{i}") for i in p.get("quality_issues") or [])
             low = " cb-low" if conf < self.service.settings.vision_confidence_threshold else ""
-            img = f'<img src="{uri}" alt="photo {esc(p["sha256"][:8])}">' if uri else '<div class="cb-empty">unreadable</div>'
+            zoom_id = f"zoom-{esc(p['sha256'][:16])}"
+            # A click shows the photo full screen (a CSS toggle: the picture is already in the page).
+            img = (f'<input type="checkbox" id="{zoom_id}" class="cb-zoom-toggle">'
+                   f'<label for="{zoom_id}" title="Click to enlarge"><img src="{uri}" '
+                   f'alt="photo {esc(p["sha256"][:8])}"></label>') if uri else '<div class="cb-empty">unreadable</div>'
             cards.append(
                 f'<div class="cb-photo">{img}<div>{label_html} · {conf:.0%}'
                 f'<div class="cb-conf{low}"><div class="cb-conf-fill" style="width:{conf * 100:.0f}%"></div></div>'

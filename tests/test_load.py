@@ -187,8 +187,6 @@ def _submit_uploaded(http, url: str, order: str, email: str, uploaded: str) -> s
     return http.get(f"{url}/gradio_api/call/submit_claim/{event}", timeout=60).text
 
 
-@pytest.mark.xfail(strict=True, reason="bug: ui/customer.py discard_uploads deletes an identical upload that another "
-                                       "request has not read yet (Gradio names uploads by content)")
 def test_two_customers_who_upload_the_same_photo_file_both_get_their_claims_filed(tmp_path):
     import httpx
 

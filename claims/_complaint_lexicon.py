@@ -41,7 +41,7 @@ _PERSON = (
 )
 _HUMAN_PATTERNS = [
     rf"\b(?:talk|speak|chat|get through|be connected|get connected|connect me|transfer me|put me through|"
-    rf"escalate (?:this|it|me)|pass me|hand me over|reach|contact)\s+(?:to|with|through to)?\s*{_PERSON}\b",
+    rf"escalate (?:this|it|me)|pass me|hand me over|reach|contact|put me on|put me in touch|get me in touch)\s+(?:to|with|through to)?\s*{_PERSON}\b",
     rf"\b(?:want|need|get me|give me|let me have|bring me|i'?d like|i would like|requesting|request|"
     rf"demand|ask for|asking for|can i have|can i get|could i get|may i speak to)\s+(?:to\s+(?:talk|speak)\s+(?:to|with)\s+)?"
     rf"{_PERSON}\b",
@@ -51,6 +51,7 @@ _HUMAN_PATTERNS = [
     r"\bgive (?:me|her|him|us|my \w+) a (?:call|ring|phone call)\b",
     r"\b(?:call|phone|ring) (?:her|him|us|my (?:mum|mom|dad|wife|husband))\b",
     r"\b(?:call|phone|ring) me back\b",
+    r"\bcall[- ]?backs?\b",
     r"\b(?:by|over the|on the|via) (?:phone|telephone)\b",
     r"\b(?:phone|telephone) (?:call|number)\b",
     r"\bnumber (?:i can|to) call\b",
@@ -67,6 +68,9 @@ _HUMAN_PATTERNS = [
 ]
 _HUMAN_RE = [re.compile(p, _F) for p in _HUMAN_PATTERNS]
 
+# "I don't want to talk to a machine" is a request for a person even though it is negated.
+_NOT_A_BOT = re.compile(r"\b(?:bot|robot|machine|chatbot|ai|automated)s?\b", _F)
+
 # A person mentioned without being asked for: "no need to call me", "the agent was rude".
 _HUMAN_NEGATIONS = re.compile(
     r"\b(?:no need to|don'?t need to|do not need to|don'?t have to|dont need to|no need for|don'?t want to|"
@@ -81,7 +85,7 @@ _HUMAN_NEGATIONS = re.compile(
 
 # --- requested resolution ----------------------------------------------------------------------
 _REFUND_RE = re.compile(
-    r"\b(?:refund(?:ed|s|ing)?|money back|my money|reimburse(?:d|ment)?|charge ?back|pay me back|"
+    r"\b(?:refund(?:ed|s|ing)?|my money back|money back|my money|reimburse(?:d|ment)?|charge ?back|pay me back|"
     r"full credit|credit (?:my|the|it back to my) (?:card|account)|cash back|give me back my|"
     r"return (?:it )?for (?:a|my) (?:full )?refund|compensat(?:e|ion|ed)|rembourse\w*|refound|refun|"
     r"reembolso|the money)\b",
@@ -307,7 +311,7 @@ def read(text: str) -> Lexical:
         neg_spans = [(m.start(), m.end()) for m in negations]
         lex.human = [
             phrase for phrase, (s, e) in zip(lex.human, human_spans)
-            if not any(ns <= s < ne + 20 for ns, ne in neg_spans)
+            if _NOT_A_BOT.search(phrase) or not any(ns <= s < ne + 20 for ns, ne in neg_spans)
         ]
 
     for attr, pattern in (("refund", _REFUND_RE), ("replacement", _REPLACEMENT_RE)):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Sequence
 
@@ -31,7 +32,7 @@ MODEL_VERSION = "complaint-minilm-l6-v2-heads-1"
 DATA_DIR = Path(__file__).resolve().parent / "data"
 HEADS_PATH = DATA_DIR / "complaint_heads.npz"
 FRUSTRATION_CUTOFF = 0.5
-HUMAN_CUTOFF = 0.5
+HUMAN_CUTOFF = 0.7  # the head alone must be fairly sure; explicit phrases decide on their own
 DAMAGE_CUTOFF = 0.5
 MAX_SUMMARY_CHARS = 159
 
@@ -48,13 +49,27 @@ def _load_heads() -> Heads | None:
     return _heads
 
 
-def feature_matrix(texts: Sequence[str], lexes: Sequence[lexicon.Lexical]) -> np.ndarray:
+def feature_matrix(texts: Sequence[str], lexes: Sequence[lexicon.Lexical], emb: np.ndarray | None = None) -> np.ndarray:
     """[embedding, lexical features] per message: the one preprocessing used by training and serving."""
-    from claims._complaint_encoder import encode
+    if emb is None:
+        from claims._complaint_encoder import encode
 
-    emb = encode(texts)
+        emb = encode(texts)
     lex = np.array([lexicon.features(t, lx) for t, lx in zip(texts, lexes)], dtype=np.float32)
     return np.hstack([emb, lex.reshape(len(texts), len(lexicon.FEATURE_NAMES))])
+
+
+def _read_and_encode(texts: list[str]) -> tuple[list[lexicon.Lexical], np.ndarray]:
+    """Lexicon and encoder together: torch releases the GIL, so for a batch the regex work runs while it encodes."""
+    from claims._complaint_encoder import encode, get_encoder
+
+    get_encoder()  # load outside the worker thread so a load error surfaces here, once
+    if len(texts) < 16:
+        return [lexicon.read(t) for t in texts], encode(texts)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(encode, texts)
+        lexes = [lexicon.read(t) for t in texts]
+        return lexes, future.result()
 
 
 def analyze_complaint(text: str) -> ComplaintAnalysis:
@@ -74,9 +89,12 @@ def analyze_complaints(texts: Sequence[str]) -> list[ComplaintAnalysis]:
             results[i] = ComplaintAnalysis(summary="No description given.", model_version=MODEL_VERSION)
     if todo:
         batch = [cleaned[i] for i in todo]
-        lexes = [lexicon.read(t) for t in batch]
         heads = _load_heads()
-        probs = heads.predict(feature_matrix(batch, lexes)) if heads is not None else None
+        if heads is not None:
+            lexes, emb = _read_and_encode(batch)
+            probs = heads.predict(feature_matrix(batch, lexes, emb))
+        else:
+            lexes, probs = [lexicon.read(t) for t in batch], None
         for k, i in enumerate(todo):
             row = {name: p[k] for name, p in probs.items()} if probs is not None else None
             results[i] = _combine(batch[k], lexes[k], row)

@@ -179,3 +179,12 @@ def test_shipped_head_tells_generated_damage_from_intact(clf):
     p_damaged = [p.damaged_probability for p in clf.predict_batch(damaged)]
     correct = sum(p < 0.5 for p in p_intact) + sum(p >= 0.5 for p in p_damaged)
     assert correct >= 0.75 * (len(intact) + len(damaged))
+
+
+def test_shipped_head_calls_an_unseen_real_product_photo_intact(clf):
+    # scikit-image's coffee.png is a real photo of an intact cup the scene generator never uses.
+    from skimage import data
+
+    p = clf.predict(Image.fromarray(data.coffee()))
+    assert p.label == "no_damage"
+    assert dict(p.looks_like).get("espresso", 0) > 0.5

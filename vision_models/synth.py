@@ -28,14 +28,19 @@ from vision_models.labels import DAMAGE_LABELS
 Array = np.ndarray
 
 # Which objects each label is drawn on (weights need not sum to one).
+# "photo" is a printed surface or screen filling most of the frame, showing one of the real photographs that
+# scikit-image bundles, with the label's damage drawn over it (or none). It keeps the head from learning that
+# rich real-world texture means damage: intact photos are at least as textured as damaged ones.
 OBJECTS_FOR_LABEL: dict[str, dict[str, float]] = {
-    "no_damage": {"box": 3, "retail_box": 1.5, "mailer": 1, "phone": 2, "mug": 1, "plate": 1, "glass": 0.7, "bottle": 0.7},
-    "crushed_packaging": {"box": 4, "retail_box": 2, "mailer": 1},
-    "torn_packaging": {"box": 4, "retail_box": 1, "mailer": 1.5},
-    "water_damage": {"box": 4, "retail_box": 1, "mailer": 1},
-    "broken": {"phone": 3, "mug": 1.5, "plate": 1.5, "glass": 1, "bottle": 1},
-    "surface_damage": {"phone": 3, "mug": 1, "plate": 1, "retail_box": 1, "bottle": 0.5},
+    "no_damage": {"box": 3, "retail_box": 1.5, "mailer": 1, "phone": 2, "mug": 1, "plate": 1, "glass": 0.7, "bottle": 0.7,
+                  "photo": 3},
+    "crushed_packaging": {"box": 4, "retail_box": 2, "mailer": 1, "photo": 0.6},
+    "torn_packaging": {"box": 4, "retail_box": 1, "mailer": 1.5, "photo": 0.6},
+    "water_damage": {"box": 4, "retail_box": 1, "mailer": 1, "photo": 0.8},
+    "broken": {"phone": 3, "mug": 1.5, "plate": 1.5, "glass": 1, "bottle": 1, "photo": 1.5},
+    "surface_damage": {"phone": 3, "mug": 1, "plate": 1, "retail_box": 1, "bottle": 0.5, "photo": 1.5},
 }
+CLUTTER_KINDS = ("box", "retail_box", "mailer", "phone", "mug", "plate", "glass", "bottle")
 
 CARDBOARD_COLOURS = [(0.72, 0.55, 0.37), (0.66, 0.50, 0.33), (0.78, 0.62, 0.44), (0.60, 0.45, 0.30), (0.85, 0.80, 0.72)]
 
@@ -158,11 +163,15 @@ def _real_photos() -> tuple[Array, ...]:
         from skimage import data
 
         photos = []
-        for name in ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "retina"):
+        # coffee.png is left out on purpose: it is a real product shot the tests use as an unseen probe.
+        for name in ("astronaut", "chelsea", "rocket", "hubble_deep_field", "retina", "camera", "coins"):
             try:
-                photos.append(np.asarray(getattr(data, name)(), np.float32)[..., :3] / 255.0)
+                array = np.asarray(getattr(data, name)(), np.float32) / 255.0
             except Exception:  # noqa: BLE001 - some scikit-image versions lack a file; others remain
                 continue
+            if array.ndim == 2:
+                array = np.repeat(array[..., None], 3, axis=2) * np.asarray([1.0, 0.95, 0.85], np.float32)
+            photos.append(array[..., :3])
         return tuple(photos)
     except Exception:  # noqa: BLE001 - optional realism
         return ()
@@ -182,9 +191,15 @@ def _photo_patch(rng: np.random.Generator, h: int, w: int) -> Array | None:
 
 
 def _background(rng: np.random.Generator, h: int, w: int) -> Array:
-    kind = rng.choice(["wood", "tiles", "carpet", "concrete", "studio", "real", "counter", "doormat"],
-                      p=[0.2, 0.12, 0.12, 0.12, 0.16, 0.1, 0.1, 0.08])
+    kind = rng.choice(["wood", "tiles", "carpet", "concrete", "studio", "real", "counter", "doormat", "photo"],
+                      p=[0.18, 0.11, 0.11, 0.11, 0.15, 0.1, 0.09, 0.07, 0.08])
     if kind == "real" and not _real_textures():
+        kind = "concrete"
+    if kind == "photo":
+        patch = _photo_patch(rng, h, w)
+        if patch is not None:
+            blurred = Image.fromarray((patch * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(rng.uniform(1, 6)))
+            return np.asarray(blurred, np.float32) / 255.0
         kind = "concrete"
     if kind == "wood":
         base = np.array(rng.choice([(0.55, 0.38, 0.22), (0.70, 0.52, 0.33), (0.42, 0.28, 0.18), (0.80, 0.66, 0.48)]))
@@ -815,9 +830,11 @@ def _ceramic_layer(rng: np.random.Generator, W: int, H: int, kind: str, label: s
             handle *= 1 - body
             rgb = rgb * (1 - handle[..., None]) + colour * 0.8 * handle[..., None]
             alpha = np.maximum(alpha, handle)
-            if rng.random() < 0.4:  # a printed motif
-                motif = _mask((W, H), lambda d: d.ellipse([cx - bw * 0.2, cy - bh * 0.15, cx + bw * 0.15, cy + bh * 0.2], fill=255), blur=1)
-                rgb = rgb * (1 - motif[..., None]) + rng.random(3) * motif[..., None]
+            if rng.random() < 0.5:  # a printed motif, sometimes a photo print
+                motif = _mask((W, H), lambda d: d.rectangle([cx - bw * 0.3, cy - bh * 0.25, cx + bw * 0.25, cy + bh * 0.25], fill=255), blur=1)
+                art = _photo_patch(rng, H, W) if rng.random() < 0.6 else None
+                art = rng.random(3) if art is None else art * cyl[..., None]
+                rgb = rgb * (1 - motif[..., None]) + art * motif[..., None]
         if kind == "bottle" and rng.random() < 0.8:
             lab = _mask((W, H), lambda d: d.rectangle([x0, y0 + bh * 0.5, x0 + bw, y0 + bh * 0.8], fill=255))
             rgb = rgb * (1 - lab[..., None]) + (rng.random(3) * 0.6 + 0.3) * cyl[..., None] * lab[..., None]
@@ -894,7 +911,52 @@ def _shatter_layer(rng: np.random.Generator, layer: Image.Image, bbox, pieces: i
     return result
 
 
+def _photo_layer(rng: np.random.Generator, W: int, H: int, label: str) -> Image.Image:
+    """A real photograph on a printed surface or a screen filling most of the frame, damaged per label."""
+    fw, fh = 320, 240
+    tex = _photo_patch(rng, fh, fw)
+    if tex is None:
+        tex = _screen_texture(rng, fw, fh)
+    tex = np.clip(tex * rng.uniform(0.8, 1.1) + rng.uniform(-0.05, 0.05), 0, 1)
+    if label == "broken":
+        _cracks(rng, tex, rng.uniform(0.6, 1.5))
+    elif label == "surface_damage":
+        _scuffs_and_scratches(rng, tex, int(rng.integers(5, 25)), int(rng.integers(0, 4)))
+    elif label == "water_damage":
+        _water_stain(rng, tex)
+    elif label == "crushed_packaging":
+        _crumple(rng, tex, rng.uniform(1.0, 2.2))
+        for _ in range(int(rng.integers(2, 5))):
+            _crease(rng, tex, rng.uniform(0.7, 1.3))
+    elif label == "torn_packaging":
+        for _ in range(int(rng.integers(1, 3))):
+            _tear(rng, tex)
+    elif rng.random() < 0.5:
+        _crumple(rng, tex, rng.uniform(0.0, 0.3))
+    margin = rng.uniform(-0.05, 0.2)
+    quad = [(W * (margin + rng.uniform(-0.04, 0.04)), H * (margin + rng.uniform(-0.04, 0.04))),
+            (W * (1 - margin + rng.uniform(-0.04, 0.04)), H * (margin + rng.uniform(-0.04, 0.04))),
+            (W * (1 - margin + rng.uniform(-0.04, 0.04)), H * (1 - margin + rng.uniform(-0.04, 0.04))),
+            (W * (margin + rng.uniform(-0.04, 0.04)), H * (1 - margin + rng.uniform(-0.04, 0.04)))]
+    return warp_onto(_to_img(tex, np.ones(tex.shape[:2])), quad, (W, H))
+
+
+def _clutter_layer(rng: np.random.Generator, W: int, H: int) -> Image.Image:
+    """A smaller intact object off to one side: photos of damage have other things in them too."""
+    kind = CLUTTER_KINDS[int(rng.integers(len(CLUTTER_KINDS)))]
+    layer = _object_layer(rng, W, H, kind, "no_damage")
+    scale = rng.uniform(0.35, 0.6)
+    side = rng.choice([-1, 1])
+    tx, ty = side * W * rng.uniform(0.3, 0.42), H * rng.uniform(-0.3, 0.3)
+    # inverse affine: output (x, y) samples input ((x - cx - tx) / scale + cx, (y - cy - ty) / scale + cy)
+    cx, cy = W / 2, H / 2
+    coeffs = (1 / scale, 0, cx - (cx + tx) / scale, 0, 1 / scale, cy - (cy + ty) / scale)
+    return layer.transform((W, H), Image.Transform.AFFINE, coeffs, Image.Resampling.BILINEAR)
+
+
 def _object_layer(rng: np.random.Generator, W: int, H: int, kind: str, label: str) -> Image.Image:
+    if kind == "photo":
+        return _photo_layer(rng, W, H, label)
     if kind in ("box", "retail_box"):
         return _box_layer(rng, W, H, label, retail=kind == "retail_box")
     if kind == "mailer":
@@ -984,6 +1046,8 @@ def render_scene(label: str, seed: int, size: tuple[int, int] = (320, 240), kind
         weights = np.asarray([choices[n] for n in names], np.float64)
         kind = names[int(rng.choice(len(names), p=weights / weights.sum()))]
     bg = _scene_backdrop(rng, H, W)
+    if kind != "photo" and rng.random() < 0.3:
+        bg = _composite_with_shadow(rng, bg, _clutter_layer(rng, W, H))
     layer = _object_layer(rng, W, H, kind, label)
     img = _composite_with_shadow(rng, bg, layer)
     if label in ("water_damage",) and kind != "mailer" and rng.random() < 0.4:

@@ -328,6 +328,16 @@ def test_talk_to_a_person_files_what_the_form_holds_and_escalates_it(service, ph
     assert "data:image/jpeg;base64," in thread
 
 
+def test_pressing_talk_to_a_person_twice_asks_once(service, photos):
+    h = CustomerHandlers(service)
+    filed = service.submit_claim("DEMO-1007", "demo@example.com", DESCRIPTION, [photos.fresh()])
+    session = {"claim_id": filed["claim_id"], "access_token": filed["access_token"]}
+    for _ in range(2):
+        h.talk_to_person(session, "", "", "", None, "", "", "")
+    thread = service.claim_status(filed["claim_id"], filed["access_token"])["thread"]
+    assert [m["kind"] for m in thread].count("human_requested") == 1
+
+
 def test_the_customer_thread_shows_photos_as_data_uris_never_as_paths(service, photos):
     h = CustomerHandlers(service)
     result = h.submit_claim("DEMO-1001", "demo@example.com", DESCRIPTION, [str(photos.fresh())],

@@ -242,6 +242,7 @@ def highlight(text: str, phrases: Iterable[str], css_class: str = "cb-mark") -> 
 
 def card(title: str, body: str, tone: str = "wait", extra_class: str = "") -> str:
     return (
-        f'<div class="cb-card cb-card-{tone} {extra_class}"><div class="cb-card-title">{esc(title)}</div>'
+        f'<div class="cb-card cb-card-{tone} {extra_class}" role="status">'
+        f'<div class="cb-card-title">{esc(title)}</div>'
         f"{body}</div>"
     )

@@ -192,7 +192,10 @@ class CustomerHandlers:
                     order_id, email, (description or "").strip() or HUMAN_FALLBACK_DESCRIPTION, _paths(photos)
                 )
                 claim_id, token = filed["claim_id"], filed["access_token"]
-            result = self.service.request_human(claim_id, token, (reply or "").strip())
+            result = self.service.claim_status(claim_id, token)
+            already = result["status"] == "in_review" and "human_requested" in result["reasons"]
+            if not already or (reply or "").strip():  # pressing twice does not queue the claim twice
+                result = self.service.request_human(claim_id, token, (reply or "").strip())
         except ClaimError as e:
             raise gr.Error(str(e), title="Please check") from e
         session = {"claim_id": claim_id, "access_token": token}

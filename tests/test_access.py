@@ -207,7 +207,7 @@ def test_a_replayed_upload_path_does_not_give_the_photo_to_someone_else(url, ser
         uploaded = owner.post(f"{url}/gradio_api/upload",
                               files={"files": (photo.name, photo.read_bytes(), "image/jpeg")}).json()[0]
         data = ["DEMO-1002", "carol@example.com", DESCRIPTION,
-                [{"path": uploaded, "orig_name": photo.name, "meta": {"_type": "gradio.FileData"}}]]
+                [{"path": uploaded, "orig_name": photo.name, "meta": {"_type": "gradio.FileData"}}], ""]
         event = owner.post(f"{url}/gradio_api/call/submit_claim", json={"data": data}).json()["event_id"]
         reply = owner.get(f"{url}/gradio_api/call/submit_claim/{event}", timeout=60).text
     assert "event: complete" in reply  # the claim was filed with this upload

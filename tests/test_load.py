@@ -1,8 +1,9 @@
 """Load: 200 claims from 16 concurrent HTTP clients against one server over real SQLite.
 
 The server is the real app (`ui.app.build_app`) under uvicorn with the shipped vision and text models, and
-the outbox dispatcher writing to the ledger meanwhile (numbers in README, "Reliability and security"). Idempotent retries are tested through ClaimService because the
-submit_claim HTTP endpoint takes no idempotency key yet (the last test here waits for it).
+the outbox dispatcher writing to the ledger meanwhile (numbers in README, "Reliability and security").
+Idempotent retries are tested both through ClaimService (16 concurrent retries) and through the HTTP API
+(submit_claim's optional `idempotency_key`).
 """
 from __future__ import annotations
 
@@ -160,7 +161,6 @@ def test_concurrent_retries_with_one_idempotency_key_file_one_claim(tmp_path):
         assert row_counts(svc.store.path) == after
 
 
-@pytest.mark.xfail(strict=True, reason="bug: ui/customer.py submit_claim endpoint takes no idempotency key")
 def test_a_retry_through_the_http_api_with_the_same_idempotency_key_files_nothing_new(tmp_path):
     photo = write_photos(tmp_path / "p", 1, start=6000)[0]
     with open_service(tmp_path / "data", **LOAD_SETTINGS) as svc, running_server(build_app(svc)) as url:
@@ -182,7 +182,7 @@ def _upload(http, url: str, path) -> str:
 
 
 def _submit_uploaded(http, url: str, order: str, email: str, uploaded: str) -> str:
-    data = [order, email, DESCRIPTION, [{"path": uploaded, "orig_name": "box.jpg", "meta": {"_type": "gradio.FileData"}}]]
+    data = [order, email, DESCRIPTION, [{"path": uploaded, "orig_name": "box.jpg", "meta": {"_type": "gradio.FileData"}}], ""]
     event = http.post(f"{url}/gradio_api/call/submit_claim", json={"data": data}).json()["event_id"]
     return http.get(f"{url}/gradio_api/call/submit_claim/{event}", timeout=60).text
 

@@ -143,7 +143,7 @@ def test_the_customer_api_lists_exactly_the_documented_endpoints(customer):
     endpoints = customer.view_api(print_info=False, return_format="dict")["named_endpoints"]
     assert set(endpoints) == {"/submit_claim", "/claim_status", "/request_human", "/add_evidence"}
     assert [p["parameter_name"] for p in endpoints["/submit_claim"]["parameters"]] == [
-        "order_id", "email", "description", "photos"]
+        "order_id", "email", "description", "photos", "idempotency_key"]
     assert [p["parameter_name"] for p in endpoints["/add_evidence"]["parameters"]] == [
         "claim_id", "access_token", "message", "photos"]
 
@@ -242,7 +242,7 @@ def test_request_info_reaches_the_customer_who_answers_in_the_same_thread(custom
 # --- files: nobody reads the photo store through Gradio ---------------------------------------------
 
 def _raw_submit(url: str, path: str) -> str:
-    data = ["DEMO-1001", "demo@example.com", DESCRIPTION, [{"path": path, "meta": {"_type": "gradio.FileData"}}]]
+    data = ["DEMO-1001", "demo@example.com", DESCRIPTION, [{"path": path, "meta": {"_type": "gradio.FileData"}}], ""]
     event = httpx.post(f"{url}/gradio_api/call/submit_claim", json={"data": data}).json()["event_id"]
     return httpx.get(f"{url}/gradio_api/call/submit_claim/{event}", timeout=60).text
 
@@ -276,7 +276,7 @@ def test_an_upload_is_never_served_back_by_path(url, photos):
                 response = http.get(f"{url}{prefix}/gradio_api/{route}{uploaded}")
                 assert response.status_code == 404 and photo.read_bytes() not in response.content
         data = ["DEMO-1003", "demo@example.com", DESCRIPTION,
-                [{"path": uploaded, "orig_name": photo.name, "meta": {"_type": "gradio.FileData"}}]]
+                [{"path": uploaded, "orig_name": photo.name, "meta": {"_type": "gradio.FileData"}}], ""]
         event = http.post(f"{url}/gradio_api/call/submit_claim", json={"data": data}).json()["event_id"]
         assert "event: complete" in http.get(f"{url}/gradio_api/call/submit_claim/{event}", timeout=60).text
         assert http.get(f"{url}/gradio_api/file={uploaded}").status_code == 404
@@ -290,7 +290,7 @@ def test_two_customers_uploading_the_same_file_both_file_their_claims(url, photo
             uploaded = http.post(f"{url}/gradio_api/upload",
                                  files={"files": (photo.name, photo.read_bytes(), "image/jpeg")}).json()[0]
             data = [order, "demo@example.com", DESCRIPTION,
-                    [{"path": uploaded, "orig_name": photo.name, "meta": {"_type": "gradio.FileData"}}]]
+                    [{"path": uploaded, "orig_name": photo.name, "meta": {"_type": "gradio.FileData"}}], ""]
             event = http.post(f"{url}/gradio_api/call/submit_claim", json={"data": data}).json()["event_id"]
             replies.append(http.get(f"{url}/gradio_api/call/submit_claim/{event}", timeout=60).text)
     assert all("event: complete" in r for r in replies), replies

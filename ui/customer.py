@@ -61,11 +61,15 @@ class CustomerHandlers:
     # ---- public API --------------------------------------------------------------------------
     @user_errors
     def submit_claim(self, order_id: str, email: str, description: str, photos: list | None,
-                     idempotency_key: str = "", progress=gr.Progress()) -> dict:
-        """File a claim. A retry with the same `idempotency_key` returns the first answer and files nothing."""
+                     idempotency_key: str = "", form_key: str = "", progress=gr.Progress()) -> dict:
+        """File a claim. A retry with the same `idempotency_key` returns the first answer and files nothing.
+
+        API callers choose the key; the web form uses its own per-form key (`form_key`, not an API parameter).
+        """
         progress(0.1, desc="Checking your photos and reading your message")
+        key = (idempotency_key or "").strip() or (form_key or "").strip() or None
         return self.service.submit_claim(order_id or "", email or "", description or "", _paths(photos),
-                                         idempotency_key=(idempotency_key or "").strip() or None)
+                                         idempotency_key=key)
 
     @user_errors
     def claim_status(self, claim_id: str, access_token: str) -> dict:
@@ -279,9 +283,10 @@ def build_customer_app(service) -> gr.Blocks:
                                               elem_id="new-claim")
                 submit_result = gr.JSON(label="claim", visible=False)
                 # One key per filled-in form: pressing again, or a retry after a dropped connection, returns the
-                # claim already filed instead of filing a second one. A State is not an API parameter, so the
-                # endpoint keeps its four documented ones (raw HTTP callers send exactly four values).
+                # claim already filed instead of filing a second one. A State is not an API parameter; API callers
+                # pass their own key in the hidden, optional `idempotency_key` box (gradio_client defaults it to "").
                 submission_key = gr.State("")
+                api_idempotency_key = gr.Textbox(value="", visible=False, label="idempotency_key", max_length=128)
 
             with gr.Tab("Track my claim", id="track"):
                 with gr.Row():
@@ -311,7 +316,7 @@ def build_customer_app(service) -> gr.Blocks:
                             show_progress="hidden")
 
         submit_btn.click(
-            h.submit_claim, [order_id, email, description, photos, submission_key], submit_result,
+            h.submit_claim, [order_id, email, description, photos, api_idempotency_key, submission_key], submit_result,
             api_name="submit_claim", trigger_mode="once", show_progress_on=[result_card, submit_btn],
         ).success(
             h.show_submission, submit_result,

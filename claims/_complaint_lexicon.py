@@ -123,13 +123,18 @@ _ANGER_RE = re.compile(
 _STRONG_ANGER_RE = re.compile(
     r"\b(?:ridiculous|unacceptable|outrageous|disgust(?:ed|ing)|furious|livid|angry|pissed(?: off)?|fed up|"
     r"sick (?:and tired )?of|fuming|infuriat\w*|pathetic|useless|incompetent|scam(?:mers)?|thie(?:f|ves)|"
-    r"worst|terrible|horrible|horrendous|awful|atrocious|wtf|ffs|what a joke|absolute joke|clowns|"
+    r"worst|terrible|horrible|horrendous|awful|atrocious|wtf|ffs|what a joke|absolute joke|(?:is|are|was) (?:a|such a|an absolute|a complete) joke|clowns|"
     r"never again|are you kidding|kidding me|unbelievable|enough is enough|had enough|annoyed|annoying|"
     r"frustrat(?:ed|ing)|irritat(?:ed|ing)|disappoint(?:ed|ing)|hopeless|nightmare|you had one job|"
     r"shame on you|disgrace(?:ful)?|appalling|rip ?off|ripped off|bullshit|crap|shit\w*|damn|f+u+c+k+\w*|"
     r"beyond (?:annoyed|frustrated|angry|ridiculous)|i'?m done|so done|last time i|lost a customer|"
     r"nobody (?:answers|replies|responds|cares)|no one (?:answers|replies|responds|cares)|not impressed|"
-    r"waste of (?:time|money)|absurd|insane|seriously\?|really\?)",
+    r"waste of (?:time|money)|absurd|insane|seriously\?|really\?|yet again|every single time|"
+    r"(?:third|fourth|fifth|3rd|4th|5th) time|(?:three|four|five|six|[3-9]|\d\d) (?:times|emails|calls|messages|days now)|"
+    r"not asking again|(?:not|aren'?t|isn'?t) (?:understanding|listening)|(?:round|around) in circles|"
+    r"why is (?:this|it|everything) so (?:hard|complicated|difficult)|how hard (?:is it|can it be)|"
+    r"what is wrong with (?:you|these people|this company)|are you serious|you had one job|"
+    r"can'?t believe|cannot believe|of course it|why did i (?:even )?(?:expect|bother)|why do i (?:even )?bother)",
     _F,
 )
 _CALM_RE = re.compile(

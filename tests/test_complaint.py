@@ -233,6 +233,32 @@ def test_heads_fit_save_and_load_round_trip(tmp_path):
     np.testing.assert_allclose(loaded.predict(x)["wants_human"], heads.predict(x)["wants_human"], atol=1e-5)
 
 
+def test_train_writes_heads_and_a_card_that_the_reader_can_load(analyze, tmp_path):
+    from claims._complaint_train import train
+
+    corpus = tmp_path / "tiny.csv"
+    rows = [
+        ("I want a refund, the mug is broken", "refund", "0", "0", "neg", "broken"),
+        ("please send a replacement lamp", "replacement", "0", "0", "neg", ""),
+        ("LET ME TALK TO A HUMAN this is ridiculous!!!", "unspecified", "1", "1", "neg", ""),
+        ("thanks, all good!", "unspecified", "0", "0", "pos", "no_damage"),
+        ("the box was soaked", "unspecified", "0", "0", "neu", "water_damage"),
+        ("refund me now, worst service ever", "refund", "0", "1", "neg", ""),
+    ]
+    with open(corpus, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["text", "intent", "wants_human", "frustrated", "sentiment", "damage_types"])
+        w.writerows(rows)
+    out = tmp_path / "heads.npz"
+    card = train(corpus=corpus, out=out)
+    assert card["n_train"] == len(rows)
+    assert json.loads(out.with_suffix(".json").read_text())["model_version"] == complaint.MODEL_VERSION
+    heads = Heads.load(out)
+    assert {"intent", "sentiment", "wants_human", "frustrated", "damage_broken"} <= set(heads.weights)
+    x = complaint.feature_matrix([r[0] for r in rows], [complaint.lexicon.read(r[0]) for r in rows])
+    assert heads.predict(x)["intent"].argmax(1).tolist() == [0, 1, 2, 2, 2, 0]
+
+
 # --- evaluate CLI ---------------------------------------------------------------------------------
 
 def test_evaluate_rows_counts_precision_and_recall_exactly():

@@ -391,6 +391,17 @@ def _draw_tape(rng: np.random.Generator, face: Array, vertical: bool, broken: bo
         region[...] = region * (1 - cut[..., None] * 0.85)
 
 
+def _ribbon(rng: np.random.Generator, face: Array, vertical: bool) -> None:
+    h, w = face.shape[:2]
+    colour = np.asarray(rng.choice([(0.85, 0.85, 0.88), (0.8, 0.1, 0.15), (0.9, 0.75, 0.2)]), np.float32)
+    lo, hi = 0.44, 0.56
+    region = face[:, int(lo * w):int(hi * w)] if vertical else face[int(lo * h):int(hi * h)]
+    n = region.shape[0] if vertical else region.shape[1]
+    sheen = 0.75 + 0.35 * np.abs(np.sin(np.linspace(0, rng.uniform(3, 9), n)))
+    sheen = sheen[:, None, None] if vertical else sheen[None, :, None]
+    region[...] = colour * sheen
+
+
 def _crease(rng: np.random.Generator, face: Array, strength: float = 1.0) -> None:
     """A fold: a dark line with a light ridge beside it, like cardboard bent under load."""
     h, w = face.shape[:2]
@@ -555,7 +566,7 @@ def _box_layer(rng: np.random.Generator, W: int, H: int, label: str, retail: boo
     if not retail and rng.random() < 0.5:
         _print_marks(rng, faces["side" if rng.random() < 0.5 else "front"])
     for name in faces:
-        _crumple(rng, faces[name], rng.uniform(0.8, 2.2) if crushed else rng.uniform(0.0, 0.3))
+        _crumple(rng, faces[name], rng.uniform(0.8, 2.2) if crushed else rng.uniform(0.05, 0.5))
     if crushed:
         for name in ("top", "front", "side"):
             for _ in range(int(rng.integers(1, 4))):
@@ -571,9 +582,13 @@ def _box_layer(rng: np.random.Generator, W: int, H: int, label: str, retail: boo
     elif label == "surface_damage":
         for name in faces:
             _scuffs_and_scratches(rng, faces[name], int(rng.integers(4, 15)), int(rng.integers(1, 4)))
-    elif rng.random() < 0.25:
+    elif rng.random() < 0.4:
         # intact boxes get a scuff or two from handling, which is not damage
-        _scuffs_and_scratches(rng, faces["front"], 0, 1)
+        _scuffs_and_scratches(rng, faces["front" if rng.random() < 0.5 else "side"], 0, int(rng.integers(1, 3)))
+    if retail and rng.random() < 0.3:
+        # a gift ribbon: shiny folds that are not creases
+        for name, vertical in (("top", True), ("top", False), ("front", True)):
+            _ribbon(rng, faces[name], vertical)
 
     layer = Image.new("RGBA", (W, H), (0, 0, 0, 0))
     open_top = label == "torn_packaging" and rng.random() < 0.45

@@ -48,6 +48,8 @@ _HUMAN_PATTERNS = [
     r"\b(?:real|actual|live|human|proper)\s+(?:human|person|agent|people|being|operator|representative|rep)\b",
     r"\b(?:someone|somebody|anyone|anybody)\s+(?:real|human|alive|competent|who can help)\b",
     r"\b(?:call|phone|ring)\s+me\b",
+    r"\b(?:call|phone|ring)\s+(?:your\s+)?(?:customer (?:service|support|care)|support|an? agent|a person|a human|"
+    r"someone|somebody|a representative|a manager)\b",
     r"\bgive (?:me|her|him|us|my \w+) a (?:call|ring|phone call)\b",
     r"\b(?:call|phone|ring) (?:her|him|us|my (?:mum|mom|dad|wife|husband))\b",
     r"\b(?:call|phone|ring) me back\b",

@@ -248,7 +248,7 @@ _DAMAGE_WORDS = {
     "torn_packaging": "packaging torn",
     "water_damage": "water damage",
     "surface_damage": "scratched/scuffed",
-    "no_damage": "no damage",
+    "no_damage": "undamaged",
 }
 
 
@@ -257,7 +257,7 @@ def _item(text: str) -> str:
     for name in found:
         if name not in _CONTAINERS:
             return name
-    return found[0] if found else "item"
+    return found[0] if found else ""
 
 
 def summarize(text: str, intent: str, wants_human: bool, frustration: float, sentiment: float,
@@ -273,8 +273,9 @@ def summarize(text: str, intent: str, wants_human: bool, frustration: float, sen
         tone = "Calm"
     item = _item(text)
     what = ", ".join(_DAMAGE_WORDS[d] for d in damage) if damage else "no damage mentioned"
+    subject = f"{item}: {what}" if item else what
     wants = {"refund": "wants a refund", "replacement": "wants a replacement"}.get(intent, "no resolution asked")
-    parts = [f"{tone}: {item}, {what}", wants]
+    parts = [f"{tone} — {subject}", wants]
     if wants_human:
         parts.append("asks for a person")
     line = "; ".join(parts) + "."

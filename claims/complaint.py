@@ -252,10 +252,23 @@ _DAMAGE_WORDS = {
 }
 
 
+# "my cutting board arrived cracked": the words between a determiner and a verb name the item.
+_SUBJECT_RE = re.compile(
+    r"\b(?:my|the|our|their|this|these)\s+((?:[a-z-]+\s+){0,2}?[a-z-]{3,})\s+"
+    r"(?:arrived|came|is|was|are|were|has|had|got|looks?|showed up|turned up)\b", re.IGNORECASE)
+_NOT_ITEMS = {"box", "boxes", "package", "packaging", "parcel", "carton", "envelope", "delivery", "order", "driver",
+              "courier", "tracking", "item", "product", "thing", "one", "first one", "refund", "replacement",
+              "tape", "outer box", "shipping box", "wrapping", "agent", "bot", "chat", "website", "app"}
+
+
 def _item(text: str) -> str:
     found = [m.group(1).lower() for m in _ITEM_RE.finditer(text)]
     for name in found:
         if name not in _CONTAINERS:
+            return name
+    for m in _SUBJECT_RE.finditer(text):
+        name = m.group(1).lower()
+        if name not in _NOT_ITEMS and len(name) <= 30:
             return name
     return found[0] if found else ""
 

@@ -12,7 +12,6 @@ import json
 import os
 import statistics
 import time
-from pathlib import Path
 
 N_BATCH = 1000
 N_SINGLE = 100

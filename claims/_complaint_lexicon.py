@@ -179,7 +179,6 @@ _POS_EMOJI = set("😀😃😄😁😊🙂😍🥰😘❤💕💖💯👍👏�
 _CAPS_WORD = re.compile(r"\b[A-Z]{3,}\b")
 _REPEAT_PUNCT = re.compile(r"[!?]{2,}")
 _WORD = re.compile(r"[A-Za-z']+")
-_ELONGATED = re.compile(r"\b\w*([a-z])\1{2,}\w*\b", _F)
 
 
 # --- damage mentions ---------------------------------------------------------------------------

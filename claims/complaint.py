@@ -25,7 +25,7 @@ from typing import Sequence
 import numpy as np
 
 from claims import _complaint_lexicon as lexicon
-from claims._complaint_heads import DAMAGE_HEADS, HEAD_CLASSES, INTENTS, Heads
+from claims._complaint_heads import DAMAGE_HEADS, INTENTS, Heads
 from claims.models import ComplaintAnalysis, clean_text
 
 MODEL_VERSION = "complaint-minilm-l6-v2-heads-1"

@@ -125,7 +125,7 @@ _ANGER_RE = re.compile(
 _STRONG_ANGER_RE = re.compile(
     r"\b(?:ridiculous|unacceptable|outrageous|disgust(?:ed|ing)|furious|livid|angry|pissed(?: off)?|fed up|"
     r"sick (?:and tired )?of|fuming|infuriat\w*|pathetic|useless|incompetent|scam(?:mers)?|thie(?:f|ves)|"
-    r"worst|terrible|horrible|horrendous|awful|atrocious|wtf|ffs|what a joke|absolute joke|(?:is|are|was) (?:a|such a|an absolute|a complete) joke|clowns|"
+    r"worst(?!\s+(?:part|case|bit|thing that could))|terrible|horrible|horrendous|awful|atrocious|wtf|ffs|what a joke|absolute joke|(?:is|are|was) (?:a|such a|an absolute|a complete) joke|clowns|"
     r"never again|are you kidding|kidding me|unbelievable|enough is enough|had enough|annoyed|annoying|"
     r"frustrat(?:ed|ing)|irritat(?:ed|ing)|disappoint(?:ed|ing)|hopeless|nightmare|you had one job|"
     r"shame on you|disgrace(?:ful)?|appalling|rip ?off|ripped off|bullshit|crap|shit\w*|damn|f+u+c+k+\w*|"

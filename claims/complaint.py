@@ -138,7 +138,7 @@ def _rule_frustration(lex: lexicon.Lexical) -> float:
         score = max(score, 0.65)
     shouting = [w for w in lex.emphasis if w.isalpha() and w.isupper() and len(w) >= 4 and w not in _ACRONYMS]
     marks = [e for e in lex.emphasis if set(e) <= set("!?")]
-    if (negative_context or compound <= 0.0) and not lex.positive and (shouting or marks):
+    if (negative_context or compound <= 0.0) and not lex.positive and (len(shouting) >= 2 or marks):
         score = max(score, 0.6) + 0.1 * (len(shouting) >= 2 or any(len(e) >= 3 for e in marks))
     if any(e in lexicon._NEG_EMOJI for e in lex.emphasis if len(e) == 1) and negative_context:
         score = max(score, 0.6)

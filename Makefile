@@ -7,7 +7,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test bench train-vision train-text sample-images chromium venv clean
+.PHONY: run test bench screenshots train-vision train-text sample-images chromium venv clean
 
 venv: $(STAMP)
 
@@ -34,6 +34,10 @@ chromium:
 
 test: $(STAMP) chromium
 	$(PY) -m pytest -q -x --durations=15
+
+# Refresh the README's screenshots under docs/ (the browser test, writing where README looks).
+screenshots: $(STAMP) chromium
+	CLAIMBOT_SCREENSHOTS=docs $(PY) -m pytest -q tests/test_ui_browser.py
 
 bench: $(STAMP)
 	$(PY) -m bench.run

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import json
 import os
 import platform
@@ -48,7 +49,9 @@ def main(argv: list[str] | None = None) -> dict:
         if args.only and name not in args.only:
             continue
         print(f"== {name} ({module})", flush=True)
-        results[name] = importlib.import_module(module).main([])
+        bench_main = importlib.import_module(module).main
+        takes_argv = "argv" in inspect.signature(bench_main).parameters
+        results[name] = bench_main([]) if takes_argv else bench_main()
     Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
     print("\n| benchmark | figure | value |\n| --- | --- | --- |")
     for name, result in results.items():

@@ -7,8 +7,9 @@ DIR is an ImageFolder layout: one folder per label, named after the taxonomy lab
 `crushed_packaging`, ...) or `intact` and `damaged` (which trains a binary head). The backbone stays
 frozen; its pooled features are computed once per photo and per augmented view and cached on disk, so
 a second run over the same photos takes seconds. A stratified split of the photos is held out: the head
-is fitted on the rest (regularisation chosen by grouped cross-validation, whose out-of-fold logits also
-fit the temperature), then scored on the held-out photos, and finally refitted on every photo.
+is fitted on the rest (regularisation chosen by grouped cross-validation), its temperature is fitted on
+the held-out photos (on the out-of-fold logits when fewer than 30 are held out), it is scored on the
+held-out photos, and finally refitted on every photo with the same regularisation and temperature.
 """
 from __future__ import annotations
 
@@ -36,7 +37,8 @@ from vision_models.metrics import classification_report, expected_calibration_er
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".heic", ".heif"}
 DEFAULT_CACHE = Path(os.environ.get("CLAIMBOT_FEATURE_CACHE", "/tmp/claimbot-features"))
 DEFAULT_SYNTHETIC = 1800
-L2_GRID = (3e-3, 1e-2, 3e-2, 1e-1, 3e-1)
+L2_GRID = (3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0)
+MIN_PHOTOS_FOR_HELDOUT_TEMPERATURE = 30
 
 
 @dataclass
@@ -384,10 +386,20 @@ def train(image_dir=None, out="out/damage_head.pt", *, synthetic: int = 0, views
         held_data = pool.subset(held)
         x_held = torch.from_numpy(held_data.features[held_data.first])
         y_held = held_data.labels[held_data.first]
-        probs = fit.head.probabilities(x_held).numpy()
-        raw = torch.softmax(fit.head.logits(x_held), dim=1).numpy()
+        logits = fit.head.logits(x_held)
+        cv_probs = torch.softmax(logits / fit.head.temperature, dim=1).numpy()
+        if len(held) >= MIN_PHOTOS_FOR_HELDOUT_TEMPERATURE:
+            # Temperature scaling as Guo et al. (2017) do it: one parameter fitted on the held-out photos.
+            fit.head.temperature = fit_temperature(logits.numpy(), y_held)
+            temperature_source = "held-out photos"
+        else:
+            temperature_source = "cross-validation on the training photos"
+        probs = torch.softmax(logits / fit.head.temperature, dim=1).numpy()
+        raw = torch.softmax(logits, dim=1).numpy()
         metrics = classification_report(y_held, probs, space)
         metrics["ece_before_temperature"] = round(expected_calibration_error(raw, y_held), 4)
+        metrics["ece_with_cv_temperature"] = round(expected_calibration_error(cv_probs, y_held), 4)
+        metrics["temperature_fitted_on"] = temperature_source
         metrics["heldout_source"] = "own photos" if pool.real else "synthetic scenes"
         log(f"held-out: accuracy {metrics['accuracy']:.3f}, binary accuracy {metrics['binary_accuracy']:.3f}, "
             f"ECE {metrics['ece']:.3f} (before temperature {metrics['ece_before_temperature']:.3f})")

@@ -188,3 +188,12 @@ def test_shipped_head_calls_an_unseen_real_product_photo_intact(clf):
     p = clf.predict(Image.fromarray(data.coffee()))
     assert p.label == "no_damage"
     assert dict(p.looks_like).get("espresso", 0) > 0.5
+
+
+def test_heic_photos_from_phones_open(scenes):
+    pillow_heif = pytest.importorskip("pillow_heif")
+    pillow_heif.register_heif_opener()
+    buf = io.BytesIO()
+    scenes[0].save(buf, "HEIF", quality=80)
+    image = open_for_model(buf.getvalue())
+    assert image.info["original_size"] == scenes[0].size

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -25,10 +26,22 @@ FEATURE_KIND = "lite0-head-meanmax-v1"
 DRAFT_SIDE = PREPROCESSING.size
 
 
+@lru_cache(maxsize=1)
+def register_heif() -> bool:
+    """Let PIL open HEIC/HEIF photos (iPhones) through pillow-heif, once per process; False if it is missing."""
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:
+        return False
+    register_heif_opener()
+    return True
+
+
 def open_for_model(source: str | os.PathLike | bytes | io.BytesIO, *, draft_side: int = DRAFT_SIDE) -> Image.Image:
     """Open a photo for the model: JPEG decoded at reduced size (fast for 12-megapixel photos), EXIF rotation
     applied, fully loaded (so a truncated file fails here). The original (w, h) is kept in `info["original_size"]`.
     """
+    register_heif()
     if isinstance(source, (bytes, bytearray)):
         source = io.BytesIO(source)
     elif isinstance(source, (str, os.PathLike)):

@@ -30,7 +30,15 @@ import torch
 from vision_models import synth
 from vision_models.backbone import BACKBONE_NAME, PREPROCESSING, load_backbone, preprocess
 from vision_models.classifier import Head
-from vision_models.features import DRAFT_SIDE, FEATURE_DIM, FEATURE_KIND, augment, image_features, open_for_model
+from vision_models.features import (
+    DRAFT_SIDE,
+    FEATURE_DIM,
+    FEATURE_KIND,
+    augment,
+    image_features,
+    open_for_model,
+    register_heif,
+)
 from vision_models.labels import BINARY_LABELS, DAMAGE_LABELS, is_damaged
 from vision_models.metrics import classification_report, expected_calibration_error, fit_temperature
 
@@ -121,12 +129,7 @@ def scan_image_folder(root: str | os.PathLike) -> tuple[list[Path], list[str], t
 
 
 def _register_heif() -> None:
-    try:
-        from pillow_heif import register_heif_opener
-
-        register_heif_opener()
-    except ImportError:  # HEIC photos then fail to open with a clear PIL error
-        pass
+    register_heif()
 
 
 class FeatureCache:

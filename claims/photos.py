@@ -21,6 +21,7 @@ import tempfile
 import threading
 import warnings
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -45,6 +46,8 @@ _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b
 # The decoded copy is at most this many pixels on its long side: enough for the quality checks and the
 # model (224 px), small enough that a 48-megapixel photo costs little memory.
 WORKING_SIDE = 1024
+DRAFT_MIN_SIDE = 512
+_DECODE_WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 _EXIF_IFD = 0x8769
 _TAG_ORIENTATION = 0x0112
@@ -208,8 +211,10 @@ def _decode(data: bytes, fmt: str, label: str, settings: Settings) -> tuple[Imag
         if width * height > settings.max_image_pixels or width <= 0 or height <= 0:
             raise PhotoRejected(_bomb_message(label, (width, height), settings))
         if fmt == "JPEG":
-            # DCT scaling: decode a large JPEG straight to about WORKING_SIDE, still reading all its data.
-            image.draft("RGB", (WORKING_SIDE, WORKING_SIDE))
+            # DCT scaling: decode a large JPEG at 1/2, 1/4 or 1/8 size, still reading all its data. Everything
+            # downstream (vision 224 px, quality and hashes 512 px) needs a short side of DRAFT_MIN_SIDE at most,
+            # and a 12-megapixel photo decodes about three times faster at 1/4 than at 1/2.
+            image.draft("RGB", (DRAFT_MIN_SIDE, DRAFT_MIN_SIDE))
         try:
             image.load()
             exif = image.getexif()  # after load: for PNG, reading EXIF may read the rest of the file
@@ -273,10 +278,17 @@ def read_photos(sources: Sequence[PhotoSource] | None, settings: Settings) -> li
             f"You sent {len(sources)} photos; please send at most {settings.max_photos} "
             "(the clearest ones of the damage and of the packaging)."
         )
+    if len(sources) <= 1:
+        decoded = [read_photo(source, index=1, settings=settings) for source in sources]
+    else:
+        # Pillow releases the GIL while decoding, so the photos of one claim decode side by side.
+        with ThreadPoolExecutor(max_workers=min(len(sources), _DECODE_WORKERS)) as pool:
+            futures = [pool.submit(read_photo, source, index=index, settings=settings)
+                       for index, source in enumerate(sources, start=1)]
+            decoded = [future.result() for future in futures]  # the first bad photo, by position, raises
     photos: list[IncomingPhoto] = []
     seen: set[str] = set()
-    for index, source in enumerate(sources, start=1):
-        photo = read_photo(source, index=index, settings=settings)
+    for photo in decoded:
         if photo.sha256 not in seen:
             seen.add(photo.sha256)
             photos.append(photo)

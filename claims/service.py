@@ -16,6 +16,7 @@ import secrets
 import shutil
 import tempfile
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -138,6 +139,8 @@ class ClaimService:
         self._vision = vision
         self._text = text
         self._model_lock = threading.Lock()
+        self._text_pool = ThreadPoolExecutor(max_workers=max(1, settings.concurrency_limit),
+                                             thread_name_prefix="claimbot-text")
         self._tempdir: str | None = None
         self._dispatcher = None  # claims.outbox.OutboxDispatcher, once start_dispatcher() runs
         # Set when this open created the one random reviewer account: (name, password), shown once.
@@ -164,6 +167,7 @@ class ClaimService:
 
     def close(self) -> None:
         self.stop_dispatcher()
+        self._text_pool.shutdown(wait=True)
         self.store.close()
         if self._tempdir:
             shutil.rmtree(self._tempdir, ignore_errors=True)
@@ -198,6 +202,9 @@ class ClaimService:
                     self._text = ComplaintReader()
         return self._text
 
+    def text_analyze(self, text: str) -> ComplaintAnalysis:
+        return self.text.analyze(text)
+
     def model_versions(self) -> dict[str, str]:
         """Versions of the models that took part (a vision model not yet needed is not loaded for this)."""
         return {
@@ -231,13 +238,18 @@ class ClaimService:
                 "We have received many claims from this email address in the last hour. "
                 "Please wait a little before sending another, or add to one of your existing claims."
             )
-        incoming = read_photos(photos, self.settings)
-        order = self.store.get_order(submission.order_id)
-        claim_id = new_claim_id()
-        token = secrets.token_urlsafe(24)
-
-        photo_evidence, photo_facts = self._look_at(incoming)
-        complaint = self.text.analyze(submission.description)
+        # The complaint is read while the photos decode and the vision model runs: they overlap.
+        complaint_future = self._text_pool.submit(self.text_analyze, submission.description)
+        try:
+            incoming = read_photos(photos, self.settings)
+            order = self.store.get_order(submission.order_id)
+            claim_id = new_claim_id()
+            token = secrets.token_urlsafe(24)
+            photo_evidence, photo_facts = self._look_at(incoming)
+        except BaseException:
+            complaint_future.cancel()  # a rejected photo ends the request; the reading, if started, is dropped
+            raise
+        complaint = complaint_future.result()
         stored = [photo.to_stored() for photo in incoming]
         signals = self._fraud_signals(claim_id, stored, submission.email, submission.order_id, order, now)
         evidence = Evidence(

@@ -53,6 +53,22 @@ def test_imagenet_categories_are_the_thousand_names():
     assert "carton" in categories
 
 
+def test_imagenet_categories_file_is_torchvisions_list():
+    from torchvision.models import EfficientNet_B0_Weights
+
+    assert imagenet_categories() == tuple(EfficientNet_B0_Weights.IMAGENET1K_V1.meta["categories"])
+
+
+def test_loading_the_classifier_does_not_import_torchvision():
+    import subprocess
+    import sys
+
+    code = ("import sys; from vision_models import load_damage_classifier; load_damage_classifier(); "
+            "print('torchvision' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_embedding_has_1280_dimensions(backbone):
     with torch.inference_mode():
         emb = backbone.embed(torch.zeros(2, 3, 224, 224))

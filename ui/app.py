@@ -123,6 +123,9 @@ def serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from claims.service import ClaimService
+    from ui._memory import limit_malloc_arenas
+
+    limit_malloc_arenas()
 
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     service = ClaimService.open(Path(settings.data_dir) / "claims.db", settings=settings)

@@ -12,7 +12,7 @@ from PIL import Image
 from vision_models import load_damage_classifier
 from vision_models.backbone import imagenet_categories
 from vision_models.classifier import DEFAULT_WEIGHTS, DamageClassifier, Head, open_for_model
-from vision_models.features import FEATURE_DIM
+from vision_models.features import FEATURE_DIM, TUNED_KIND, Tail
 from vision_models.labels import BINARY_LABELS, DAMAGE_LABELS, DamagePrediction
 from vision_models.synth import render_scene
 
@@ -197,3 +197,35 @@ def test_heic_photos_from_phones_open(scenes):
     scenes[0].save(buf, "HEIF", quality=80)
     image = open_for_model(buf.getvalue())
     assert image.info["original_size"] == scenes[0].size
+
+
+def test_a_head_with_fine_tuned_blocks_round_trips_and_reads_the_tuned_features(clf, scenes, tmp_path):
+    # An untouched copy of the last blocks must reproduce the frozen backbone exactly.
+    shipped = Head.load(DEFAULT_WEIGHTS)
+    tuned = Head(labels=shipped.labels, weight=shipped.weight, bias=shipped.bias, feature_mean=shipped.feature_mean,
+                 feature_std=shipped.feature_std, temperature=shipped.temperature, feature_kind=TUNED_KIND,
+                 tail=Tail(backbone=clf.backbone))
+    tuned.save(tmp_path / "tuned.pt")
+    loaded = Head.load(tmp_path / "tuned.pt")
+    assert loaded.feature_kind == TUNED_KIND and loaded.tail is not None
+    same = DamageClassifier(loaded, clf.backbone)
+    for image in scenes[:3]:
+        assert same.predict(image).probabilities == pytest.approx(clf.predict(image).probabilities, abs=1e-4)
+    # Changing the tuned blocks changes the prediction: the head really reads them.
+    with torch.no_grad():
+        loaded.tail.conv_head.bias.add_(0.5)
+    assert DamageClassifier(loaded, clf.backbone).predict(scenes[0]).probabilities != pytest.approx(
+        clf.predict(scenes[0]).probabilities, abs=1e-4)
+
+
+def test_shipped_head_is_a_frozen_backbone_head():
+    assert Head.load(DEFAULT_WEIGHTS).tail is None
+
+
+def test_fine_tuned_blocks_and_feature_kind_must_agree(clf):
+    with pytest.raises(ValueError, match="fine-tuned"):
+        Head(labels=BINARY_LABELS, weight=torch.zeros(2, FEATURE_DIM), bias=torch.zeros(2),
+             feature_mean=torch.zeros(FEATURE_DIM), feature_std=torch.ones(FEATURE_DIM), feature_kind=TUNED_KIND)
+    with pytest.raises(ValueError, match="fine-tuned"):
+        Head(labels=BINARY_LABELS, weight=torch.zeros(2, FEATURE_DIM), bias=torch.zeros(2),
+             feature_mean=torch.zeros(FEATURE_DIM), feature_std=torch.ones(FEATURE_DIM), tail=Tail(backbone=clf.backbone))

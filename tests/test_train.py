@@ -5,11 +5,13 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from vision_models.classifier import Head, load_damage_classifier
+from vision_models.features import FEATURE_KIND, TUNED_KIND
 from vision_models.labels import BINARY_LABELS, DAMAGE_LABELS
-from vision_models.train import main, scan_image_folder, train
+from vision_models.train import _block_inputs, head_logits, main, scan_image_folder, train
 
 
 def _photo(colour: tuple[int, int, int], seed: int) -> Image.Image:
@@ -89,6 +91,33 @@ def test_binary_folders_train_a_binary_head(binary_run):
     clf = load_damage_classifier(out)
     assert clf.predict(_photo(RED, 77)).damaged
     assert not clf.predict(_photo(BLUE, 78)).damaged
+
+
+def test_own_photos_fine_tune_the_last_blocks(taxonomy_run):
+    _, out, card = taxonomy_run
+    assert card["feature_kind"] == TUNED_KIND
+    assert card["training"]["fine_tuned"]["epochs"] > 0
+    assert Head.load(out).tail is not None
+    # the held-out photos are also scored by the linear head on the frozen backbone, for comparison
+    assert card["metrics_heldout"]["frozen_backbone"]["binary_accuracy"] is not None
+
+
+def test_serving_a_fine_tuned_head_matches_training(taxonomy_run):
+    _, out, _ = taxonomy_run
+    head = Head.load(out)
+    photo = _photo(RED, 4321)
+    expected = torch.softmax(head_logits(head, _block_inputs([photo])) / head.temperature, dim=1)[0]
+    served = load_damage_classifier(out).predict(photo).probabilities
+    assert [served[label] for label in head.labels] == pytest.approx(expected.tolist(), abs=1e-4)
+
+
+def test_no_tune_keeps_the_backbone_frozen(taxonomy_run, tmp_path):
+    root, _, _ = taxonomy_run
+    code = main([str(root), "--out", str(tmp_path / "f.pt"), "--no-tune", "--views", "1", "--cache", str(tmp_path / "c")])
+    assert code == 0
+    head = Head.load(tmp_path / "f.pt")
+    assert head.tail is None and head.feature_kind == FEATURE_KIND
+    assert json.loads((tmp_path / "f.json").read_text())["training"]["fine_tuned"] is None
 
 
 def test_scan_rejects_unknown_class_folders(tmp_path):

@@ -34,7 +34,7 @@ from vision_models.backbone import (
     load_backbone,
     preprocess,
 )
-from vision_models.features import FEATURE_DIM, FEATURE_KIND, image_features, open_for_model
+from vision_models.features import FEATURE_DIM, FEATURE_KIND, FEATURE_KINDS, TUNED_KIND, Tail, image_features, open_for_model, tuned_features
 from vision_models.labels import BINARY_LABELS, DAMAGE_LABELS, DAMAGED_LABELS, DamagePrediction
 
 __all__ = ["DamageClassifier", "Head", "load_damage_classifier", "open_for_model", "DEFAULT_WEIGHTS", "LOOKS_LIKE_TOP"]
@@ -56,6 +56,8 @@ class Head:
     preprocessing: Preprocessing = PREPROCESSING
     feature_kind: str = FEATURE_KIND
     version: str = "unversioned"
+    # Fine-tuned last blocks of the backbone for feature_kind TUNED_KIND; None for a head on frozen features.
+    tail: Tail | None = None
 
     def __post_init__(self) -> None:
         if self.labels not in (DAMAGE_LABELS, BINARY_LABELS):
@@ -64,8 +66,14 @@ class Head:
             raise ValueError(f"head weight has shape {tuple(self.weight.shape)}, expected {(len(self.labels), FEATURE_DIM)}")
         if self.temperature <= 0:
             raise ValueError("temperature must be positive")
-        if self.feature_kind != FEATURE_KIND:
-            raise ValueError(f"head was trained on features {self.feature_kind!r}, this code computes {FEATURE_KIND!r}")
+        if self.feature_kind not in FEATURE_KINDS:
+            raise ValueError(f"head was trained on features {self.feature_kind!r}, this code computes {FEATURE_KINDS}")
+        if (self.feature_kind == TUNED_KIND) != (self.tail is not None):
+            raise ValueError(f"a head has fine-tuned blocks exactly when its features are {TUNED_KIND!r}")
+        if self.tail is not None:
+            for parameter in self.tail.parameters():
+                parameter.requires_grad_(False)
+            self.tail.eval()
 
     @property
     def binary(self) -> bool:
@@ -92,6 +100,7 @@ class Head:
             "feature_kind": self.feature_kind,
             "backbone": BACKBONE_NAME,
             "version": self.version,
+            **({"tail": {k: v.detach().float().contiguous() for k, v in self.tail.state_dict().items()}} if self.tail else {}),
         }
 
     def save(self, path: str | os.PathLike) -> None:
@@ -127,7 +136,14 @@ class Head:
             preprocessing=preprocessing,
             feature_kind=state.get("feature_kind", FEATURE_KIND),
             version=f"{version}+{hashlib.sha256(data).hexdigest()[:8]}",
+            tail=_load_tail(state["tail"]) if "tail" in state else None,
         )
+
+
+def _load_tail(state: dict) -> Tail:
+    tail = Tail()
+    tail.load_state_dict(state, strict=True)
+    return tail
 
 
 class DamageClassifier:
@@ -152,19 +168,23 @@ class DamageClassifier:
         pil = [img if hasattr(img, "mode") else open_for_model(img) for img in images]
         batch = torch.stack([preprocess(img, self.head.preprocessing) for img in pil])
         with torch.inference_mode():
-            features, imagenet_logits = image_features(self.backbone, batch)
-            probs = self._taxonomy_probabilities(features)
+            if self.head.tail is not None:
+                features, imagenet_logits, frozen = tuned_features(self.backbone, self.head.tail, batch)
+            else:
+                features, imagenet_logits = image_features(self.backbone, batch)
+                frozen = features
+            probs = self._taxonomy_probabilities(features, frozen)
             imagenet = torch.softmax(imagenet_logits, dim=-1)
         return [self._prediction(p, q) for p, q in zip(probs, imagenet)]
 
-    def _taxonomy_probabilities(self, features: torch.Tensor) -> torch.Tensor:
+    def _taxonomy_probabilities(self, features: torch.Tensor, frozen: torch.Tensor) -> torch.Tensor:
         probs = self.head.probabilities(features)
         if not self.head.binary:
             return probs
         p_intact = probs[:, BINARY_LABELS.index("intact")]
         p_damaged = probs[:, BINARY_LABELS.index("damaged")]
         if self.taxonomy_head is not None:
-            six = self.taxonomy_head.probabilities(features)[:, 1:]
+            six = self.taxonomy_head.probabilities(frozen)[:, 1:]  # the shipped head reads the frozen features
             share = six / six.sum(dim=1, keepdim=True).clamp_min(1e-12)
         else:
             share = torch.full((features.shape[0], len(DAMAGED_LABELS)), 1.0 / len(DAMAGED_LABELS))
@@ -210,7 +230,7 @@ def load_damage_classifier(weights: str | os.PathLike | None = None) -> DamageCl
             taxonomy = None
             if head.binary and DEFAULT_WEIGHTS.is_file():
                 taxonomy = Head.load(DEFAULT_WEIGHTS)
-                if taxonomy.binary:
+                if taxonomy.binary or taxonomy.tail is not None:
                     taxonomy = None
             cached = DamageClassifier(head, load_backbone(), taxonomy)
             _CACHE[key] = cached

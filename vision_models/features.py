@@ -5,6 +5,7 @@ the three can never disagree about preprocessing.
 """
 from __future__ import annotations
 
+import copy
 import io
 import os
 from functools import lru_cache
@@ -12,14 +13,22 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image, ImageEnhance, ImageFilter, ImageOps
 
-from vision_models.backbone import EMBEDDING_DIM, PREPROCESSING, EfficientNetLite0
+from vision_models.backbone import EMBEDDING_DIM, PREPROCESSING, EfficientNetLite0, fuse_batchnorm
 
 # Mean- and max-pooled 1280-channel head map: the mean says what the photo shows, the max keeps a small
 # local cue (a crack in one corner, a tear) that averaging over the whole photo would wash out.
 FEATURE_DIM = 2 * EMBEDDING_DIM
 FEATURE_KIND = "lite0-head-meanmax-v1"
+
+# A head trained on a merchant's own photos may also fine-tune the backbone's last two MBConv blocks and its
+# 1x1 head convolution (`Tail`); its features are the same mean+max pooling of the tuned head map. Training
+# caches the input to block TUNED_FROM (192 x 7 x 7 per view), so the frozen part runs once per photo.
+TUNED_FROM = 14
+TUNED_KIND = "lite0-tuned14-meanmax-v1"
+FEATURE_KINDS = (FEATURE_KIND, TUNED_KIND)
 
 # Decode JPEGs with both sides at least this long: Image.draft picks the largest 1/2, 1/4 or 1/8 reduction
 # that keeps them so (a 4000x3000 photo decodes at 500x375, several times faster than at full size).
@@ -59,12 +68,40 @@ def open_for_model(source: str | os.PathLike | bytes | io.BytesIO, *, draft_side
     return image
 
 
+def pooled(fmap: torch.Tensor) -> torch.Tensor:
+    """Mean- and max-pooled head map, (N, FEATURE_DIM)."""
+    return torch.cat([fmap.mean(dim=(2, 3)), fmap.amax(dim=(2, 3))], dim=1)
+
+
 def image_features(backbone: EfficientNetLite0, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(features (N, FEATURE_DIM), ImageNet logits (N, 1000)) for a preprocessed batch."""
     fmap = backbone.feature_map(batch)
-    mean = fmap.mean(dim=(2, 3))
-    features = torch.cat([mean, fmap.amax(dim=(2, 3))], dim=1)
-    return features, backbone._fc(mean)
+    return pooled(fmap), backbone._fc(fmap.mean(dim=(2, 3)))
+
+
+class Tail(torch.nn.Module):
+    """The backbone's blocks from `start` on and its head convolution (BatchNorm folded), as a trainable copy."""
+
+    def __init__(self, start: int = TUNED_FROM, backbone: EfficientNetLite0 | None = None):
+        super().__init__()
+        # Without a backbone to copy, an untrained skeleton of the right shapes (for load_state_dict).
+        source = backbone if backbone is not None else fuse_batchnorm(EfficientNetLite0())
+        self.start = start
+        self.blocks = torch.nn.ModuleList(copy.deepcopy(list(source._blocks[start:])))
+        self.conv_head = copy.deepcopy(source._conv_head)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Pooled features (N, FEATURE_DIM) from the input to block `start`."""
+        for block in self.blocks:
+            x = block(x)
+        return pooled(F.relu6(self.conv_head(x)))
+
+
+def tuned_features(backbone: EfficientNetLite0, tail: Tail, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(tuned features, ImageNet logits, frozen features) for a preprocessed batch: the frozen part runs once."""
+    x = backbone.feature_map(batch, until_block=tail.start)
+    fmap = backbone.tail(x, tail.start)
+    return tail(x), backbone._fc(fmap.mean(dim=(2, 3))), pooled(fmap)
 
 
 def augment(image: Image.Image, rng: np.random.Generator) -> Image.Image:

@@ -250,15 +250,11 @@ class ClaimService:
             complaint_future.cancel()  # a rejected photo ends the request; the reading, if started, is dropped
             raise
         complaint = complaint_future.result()
-        stored = [photo.to_stored() for photo in incoming]
-        signals = self._fraud_signals(claim_id, stored, submission.email, submission.order_id, order, now)
-        evidence = Evidence(
-            photos=tuple(photo_evidence), complaint=complaint, order=order,
-            order_email_matches=order is None or order.email.lower() == submission.email,
-            fraud_signals=tuple(signals),
-            other_claims_on_order=len(self.store.claims_on_order(submission.order_id, exclude=claim_id)),
-            now=now,
+        evidence = self._evidence(
+            claim_id, photo_evidence, [photo.to_stored() for photo in incoming], complaint,
+            email=submission.email, order_id=submission.order_id, order=order, now=now,
         )
+        signals = evidence.fraud_signals
         decision = self._decide(evidence)
         versions = self.model_versions()
         self.photos.save_all(incoming)  # content-addressed and atomic: safe to write before the commit
@@ -339,19 +335,12 @@ class ClaimService:
 
         photo_evidence = [self._evidence_of(row) for row in held] + new_evidence
         stored = [self._stored_of(row) for row in held] + [photo.to_stored() for photo in incoming]
-        customer_texts = [
-            m["text"] for m in self.store.messages(claim_id)
-            if m["actor"] == "customer" and m["kind"] in _CUSTOMER_TEXT_KINDS and m["text"]
-        ]
-        complaint = self.text.analyze("\n\n".join(customer_texts + ([text] if text else [])))
-        signals = self._fraud_signals(claim_id, stored, claim["email"], claim["order_id"], order, now)
-        evidence = Evidence(
-            photos=tuple(photo_evidence), complaint=complaint, order=order,
-            order_email_matches=order is None or order.email.lower() == claim["email"],
-            fraud_signals=tuple(signals),
-            other_claims_on_order=len(self.store.claims_on_order(claim["order_id"], exclude=claim_id)),
-            human_requested=bool(claim["human_requested"]), now=now,
+        complaint = self.text.analyze("\n\n".join(self._customer_texts(claim_id) + ([text] if text else [])))
+        evidence = self._evidence(
+            claim_id, photo_evidence, stored, complaint, email=claim["email"], order_id=claim["order_id"],
+            order=order, now=now, human_requested=bool(claim["human_requested"]),
         )
+        signals = evidence.fraud_signals
         decision = self._decide(evidence)
         if claim["reviewed"] and decision.status != "needs_more_photos":
             # A person already took part (asked a question, or declined): the answer goes back to them.
@@ -664,12 +653,34 @@ class ClaimService:
             exif_taken_at=datetime.fromisoformat(row["exif_taken_at"]) if row["exif_taken_at"] else None,
         )
 
-    def _fraud_signals(
-        self, claim_id: str, photos: Sequence[StoredPhoto], email: str, order_id: str, order: Order | None,
-        now: datetime,
-    ) -> list[FraudSignal]:
-        window = now - timedelta(hours=self.settings.velocity_window_hours)
+    def _customer_texts(self, claim_id: str) -> list[str]:
+        """What the customer wrote on this claim (claim text, later messages), oldest first."""
+        return [
+            m["text"] for m in self.store.messages(claim_id)
+            if m["actor"] == "customer" and m["kind"] in _CUSTOMER_TEXT_KINDS and m["text"]
+        ]
+
+    def _evidence(
+        self, claim_id: str, photo_evidence: Sequence[PhotoEvidence], photos: Sequence[StoredPhoto],
+        complaint: ComplaintAnalysis, *, email: str, order_id: str, order: Order | None, now: datetime,
+        human_requested: bool = False,
+    ) -> Evidence:
+        """Everything the policy decides on, fraud signals included (the other claims on the order read once)."""
         on_order = self.store.claims_on_order(order_id, exclude=claim_id)
+        signals = self._fraud_signals(claim_id, photos, email, on_order, order, now)
+        return Evidence(
+            photos=tuple(photo_evidence), complaint=complaint, order=order,
+            order_email_matches=order is None or order.email.lower() == email,
+            fraud_signals=tuple(signals), other_claims_on_order=len(on_order),
+            human_requested=human_requested, now=now,
+        )
+
+    def _fraud_signals(
+        self, claim_id: str, photos: Sequence[StoredPhoto], email: str, on_order: Sequence[dict],
+        order: Order | None, now: datetime,
+    ) -> list[FraudSignal]:
+        """`on_order`: the other claims on the same order (Store.claims_on_order)."""
+        window = now - timedelta(hours=self.settings.velocity_window_hours)
         return fraud.detect_fraud(
             photos,
             self.store.photos_of_other_claims(claim_id),
@@ -755,10 +766,7 @@ class ClaimService:
     def _case_dict(self, claim: dict, lock: dict | None) -> dict:
         claim_id = claim["claim_id"]
         order = self.store.get_order(claim["order_id"])
-        customer_texts = [
-            m["text"] for m in self.store.messages(claim_id)
-            if m["actor"] == "customer" and m["kind"] in _CUSTOMER_TEXT_KINDS and m["text"]
-        ]
+        customer_texts = self._customer_texts(claim_id)
         complaint = dict(claim["complaint"] or {})
         photos = []
         for row in self.store.claim_photos(claim_id):

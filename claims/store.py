@@ -340,6 +340,13 @@ class Store:
         with self._lock:
             return [_decode(row) for row in self.db.query(sql, params)]
 
+    def _query_in(self, sql: str, values: Iterable) -> list[dict]:
+        """`sql` with one `{marks}` for the IN-list of `values` (its only parameters); no values, no rows."""
+        values = list(values)
+        if not values:
+            return []
+        return self._query(sql.format(marks=", ".join("?" * len(values))), values)
+
     def _one(self, sql: str, params: Iterable | dict = ()) -> dict | None:
         rows = self._query(sql, params)
         return rows[0] if rows else None
@@ -454,9 +461,7 @@ class Store:
         )
 
     def claims_with_status(self, statuses: Iterable[str]) -> list[dict]:
-        statuses = list(statuses)
-        marks = ", ".join("?" for _ in statuses)
-        return self._query(f"SELECT * FROM claims WHERE status IN ({marks})", statuses)
+        return self._query_in("SELECT * FROM claims WHERE status IN ({marks})", statuses)
 
     def claims_created_between(self, since: datetime, until: datetime) -> list[dict]:
         return self._query(
@@ -514,11 +519,7 @@ class Store:
         return [tuple(r) for r in rows]
 
     def photo_confidences(self, claim_ids: Iterable[str]) -> list[dict]:
-        ids = list(claim_ids)
-        if not ids:
-            return []
-        marks = ", ".join("?" for _ in ids)
-        return self._query(f"SELECT claim_id, prediction FROM claim_photos WHERE claim_id IN ({marks})", ids)
+        return self._query_in("SELECT claim_id, prediction FROM claim_photos WHERE claim_id IN ({marks})", claim_ids)
 
     def set_corrected_label(self, claim_id: str, sha256: str, label: str) -> None:
         self._update(
@@ -683,11 +684,7 @@ class Store:
     # =============================================================================================
 
     def workflows_for_claims(self, claim_ids: Iterable[str]) -> list[dict]:
-        ids = list(claim_ids)
-        if not ids:
-            return []
-        marks = ", ".join("?" for _ in ids)
-        return self._query(f"SELECT * FROM workflows WHERE claim_id IN ({marks}) ORDER BY id", ids)
+        return self._query_in("SELECT * FROM workflows WHERE claim_id IN ({marks}) ORDER BY id", claim_ids)
 
     def create_workflow(self, claim_id: str, kind: str, *, state: str, now: datetime) -> int:
         return self._insert("workflows", {
@@ -699,9 +696,7 @@ class Store:
         return self._one("SELECT * FROM workflows WHERE id = ?", [workflow_id])
 
     def workflows_in_state(self, states: Iterable[str]) -> list[dict]:
-        states = list(states)
-        marks = ", ".join("?" for _ in states)
-        return self._query(f"SELECT * FROM workflows WHERE state IN ({marks}) ORDER BY id", states)
+        return self._query_in("SELECT * FROM workflows WHERE state IN ({marks}) ORDER BY id", states)
 
     def move_workflow(self, workflow_id: int, *, from_state: str, to_state: str, reason: str, now: datetime) -> bool:
         """Compare-and-set of a workflow's state: False (and no change) unless it is still in `from_state`."""

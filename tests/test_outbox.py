@@ -7,7 +7,6 @@ fails on the way (error answers, timeouts, a dispatcher killed with SIGKILL mid-
 from __future__ import annotations
 
 import importlib.util
-import io
 import json
 import os
 import re
@@ -18,19 +17,17 @@ import threading
 import time
 from collections import Counter
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from claims.config import Settings
-from claims.models import ComplaintAnalysis, utcnow
+from claims.models import utcnow
 from claims.outbox import OutboxDispatcher, backoff_seconds, requeue_dead, sign
 from claims.service import ClaimService
 from claims.store import Store, parse_time
-from vision_models.labels import DAMAGE_LABELS, DamagePrediction
+from tests._model_doubles import BrokenEverywhere, ReadsIntent, photo_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "test-webhook-secret"
@@ -44,33 +41,6 @@ def _load_receiver_module():
 
 
 webhook_receiver = _load_receiver_module()
-
-
-# --- doubles for the two models (the workflows do not care what the models say) ------------------
-
-
-class BrokenEverywhere:
-    version = "test-vision"
-
-    def predict_batch(self, images):
-        probs = {name: (0.95 if name == "broken" else 0.01) for name in DAMAGE_LABELS}
-        return [DamagePrediction("broken", 0.95, probs, 0.99, model_version=self.version) for _ in images]
-
-
-class ReadsIntent:
-    version = "test-text"
-
-    def analyze(self, text):
-        return ComplaintAnalysis(intent="replacement" if "replace" in text else "refund", damage_types=("broken",),
-                                 summary="Item arrived broken.")
-
-
-def photo_bytes(seed: int) -> bytes:
-    rng = np.random.default_rng(seed)
-    pixels = rng.integers(40, 220, (60, 80, 3), dtype=np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels, "RGB").resize((640, 480), Image.Resampling.NEAREST).save(buffer, format="JPEG")
-    return buffer.getvalue()
 
 
 # --- a real receiver on loopback, with scripted faults ---------------------------------------------
@@ -93,7 +63,7 @@ class Receiver:
         self.process_calls: list[str] = []
         self._lock = threading.Lock()
         self.logic = webhook_receiver.WebhookReceiver(SECRET, process=self._process)
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), webhook_receiver.make_handler(self))
         self.server.handle_error = lambda request, address: None  # clients that timed out hang up on us
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/claims"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -103,34 +73,19 @@ class Receiver:
         if self.on_processed:
             self.on_processed(key)
 
-    def _handler(self):
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                key = self.headers.get("Idempotency-Key")
-                with receiver._lock:
-                    receiver.requests.append({"key": key, "headers": dict(self.headers), "body": body})
-                    script = receiver.faults.get(key) or []
-                    fault = script.pop(0) if script else receiver.always
-                if fault == "500":
-                    status, answer = 500, {"error": "try again later"}
-                else:
-                    status, answer = receiver.logic.handle(body, self.headers)
-                    if fault == "slow":
-                        time.sleep(receiver.slow_seconds)
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        return Handler
+    def handle(self, body, headers):
+        """What webhook_receiver.make_handler calls for each POST: the scripted fault, else the real logic."""
+        key = headers.get("Idempotency-Key")
+        with self._lock:
+            self.requests.append({"key": key, "headers": dict(headers), "body": body})
+            script = self.faults.get(key) or []
+            fault = script.pop(0) if script else self.always
+        if fault == "500":
+            return 500, {"error": "try again later"}
+        answer = self.logic.handle(body, headers)
+        if fault == "slow":
+            time.sleep(self.slow_seconds)
+        return answer
 
     def __enter__(self):
         self._thread.start()

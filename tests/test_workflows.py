@@ -1,53 +1,20 @@
 """Refund and replacement state machines: started by decisions, one event per transition, stock taken once."""
 from __future__ import annotations
 
-import io
 from datetime import timedelta
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from claims import workflows
 from claims.config import Settings
 from claims.errors import InvalidAction
-from claims.models import ComplaintAnalysis, utcnow
+from claims.models import utcnow
 from claims.outbox import OutboxDispatcher
 from claims.service import ClaimService
-from vision_models.labels import DAMAGE_LABELS, DamagePrediction
+from tests._model_doubles import BrokenEverywhere, ReadsIntent, photo_bytes
 
 REFUND_PATH = ["created", "approved", "issued", "completed"]
 REPLACEMENT_PATH = ["created", "approved", "reserved", "shipped", "completed"]
-
-
-class BrokenEverywhere:
-    """Vision double: every photo is confidently `broken`."""
-
-    version = "test-vision"
-
-    def predict_batch(self, images):
-        probs = {name: (0.95 if name == "broken" else 0.01) for name in DAMAGE_LABELS}
-        return [DamagePrediction("broken", 0.95, probs, 0.99, model_version=self.version) for _ in images]
-
-
-class ReadsIntent:
-    """Text double: asks for a replacement if the text says 'replace', for a person if it says 'person'."""
-
-    version = "test-text"
-
-    def analyze(self, text):
-        return ComplaintAnalysis(
-            intent="replacement" if "replace" in text else "refund", damage_types=("broken",),
-            wants_human="person" in text, summary="Item arrived broken.",
-        )
-
-
-def photo_bytes(seed: int) -> bytes:
-    rng = np.random.default_rng(seed)
-    pixels = rng.integers(40, 220, (60, 80, 3), dtype=np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels, "RGB").resize((640, 480), Image.Resampling.NEAREST).save(buffer, format="JPEG")
-    return buffer.getvalue()
 
 
 @pytest.fixture

@@ -5,13 +5,13 @@ Public API (api_name is part of the contract, see DESIGN.md): `submit_claim`, `c
 """
 from __future__ import annotations
 
-import functools
 import uuid
 from pathlib import Path
 
 import gradio as gr
 
 from claims.errors import ClaimError
+from ui._errors import shown_as
 from ui._html import card, esc, status_copy, status_pill, thread_html, thumbnail_data_uri
 
 HUMAN_FALLBACK_DESCRIPTION = "I would like to talk to a person about my delivery."
@@ -23,17 +23,8 @@ def reply_box_update(result: dict):
     return gr.update(visible=result.get("status") in REPLY_STATUSES)
 
 
-def user_errors(fn):
-    """Turn the service's specific errors into a message on the page (and an error for API clients)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except ClaimError as e:
-            raise gr.Error(str(e), title="Please check") from e
-
-    return wrapper
+# The service's specific errors become a message on the page (and an error for API clients).
+user_errors = shown_as("Please check")
 
 
 def _paths(files) -> list[str]:
@@ -169,6 +160,7 @@ class CustomerHandlers:
     def clear_reply(self):
         return "", None, ""
 
+    @user_errors
     def talk_to_person(self, session: dict, order_id: str, email: str, description: str, photos,
                        track_id: str, track_token: str, reply: str):
         """The always-visible button: escalate at once with everything the customer has already given.
@@ -180,28 +172,27 @@ class CustomerHandlers:
         session = dict(session or {})
         claim_id = session.get("claim_id") or (track_id or "").strip()
         token = session.get("access_token") or (track_token or "").strip()
-        try:
-            if not (claim_id and token):
-                if not ((order_id or "").strip() and (email or "").strip()):
-                    body = (
-                        "<p>A person from our team is happy to help. So they can find your order, type your "
-                        "<b>order number</b> and <b>email</b> in the form below (that is all they need) and press "
-                        "“Talk to a person” again. Anything else you add, words or photos, goes to them too.</p>"
-                        "<p>Already have a claim? Enter its reference and access code under “Track my claim” "
-                        "first.</p>"
-                    )
-                    return (gr.update(value=card("Let's get you to a person", body, "ask"), visible=True),
-                            session, gr.skip(), gr.skip(), gr.skip(), gr.skip())
-                filed = self.service.submit_claim(
-                    order_id, email, (description or "").strip() or HUMAN_FALLBACK_DESCRIPTION, _paths(photos)
+        if not (claim_id and token):
+            if not ((order_id or "").strip() and (email or "").strip()):
+                body = (
+                    "<p>A person from our team is happy to help. So they can find your order, type your "
+                    "<b>order number</b> and <b>email</b> in the form below (that is all they need) and press "
+                    "“Talk to a person” again. Anything else you add, words or photos, goes to them too.</p>"
+                    "<p>Already have a claim? Enter its reference and access code under “Track my claim” "
+                    "first.</p>"
                 )
-                claim_id, token = filed["claim_id"], filed["access_token"]
+                return (gr.update(value=card("Let's get you to a person", body, "ask"), visible=True),
+                        session, gr.skip(), gr.skip(), gr.skip(), gr.skip())
+            # Filing already returns the claim's status: no second look-up.
+            result = self.service.submit_claim(
+                order_id, email, (description or "").strip() or HUMAN_FALLBACK_DESCRIPTION, _paths(photos)
+            )
+            claim_id, token = result["claim_id"], result["access_token"]
+        else:
             result = self.service.claim_status(claim_id, token)
-            already = result["status"] == "in_review" and "human_requested" in result["reasons"]
-            if not already or (reply or "").strip():  # pressing twice does not queue the claim twice
-                result = self.service.request_human(claim_id, token, (reply or "").strip())
-        except ClaimError as e:
-            raise gr.Error(str(e), title="Please check") from e
+        already = result["status"] == "in_review" and "human_requested" in result["reasons"]
+        if not already or (reply or "").strip():  # pressing twice does not queue the claim twice
+            result = self.service.request_human(claim_id, token, (reply or "").strip())
         session = {"claim_id": claim_id, "access_token": token}
         body = (
             "<p>Your claim is now with a member of our team, at high priority. They can see everything you "

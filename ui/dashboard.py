@@ -52,6 +52,13 @@ def _empty(ax, text: str = "No data in this period") -> None:
     ax.set_yticks([])
 
 
+def _count_axis(ax, ylabel: str, **legend) -> None:
+    """Whole-number counts up the y axis, its label, and a frameless legend."""
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel(ylabel)
+    ax.legend(**{"frameon": False, "fontsize": 8, **legend})
+
+
 def buckets(since: datetime, until: datetime) -> tuple[list[datetime], timedelta, str]:
     """Every bucket start of the period: hours for a day or two, days up to 90 days, weeks beyond."""
     if until - since <= timedelta(days=2):
@@ -146,9 +153,7 @@ def automation_figure(data: dict, since: datetime, until: datetime) -> Figure:
         bottom = [b + y for b, y in zip(bottom, ys)]
     every = max(1, len(starts) // 10)
     ax.set_xticks(list(xs)[::every], [s.strftime(fmt) for s in starts][::every], rotation=45, ha="right")
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend(frameon=False, fontsize=8)
-    ax.set_ylabel("claims")
+    _count_axis(ax, "claims")
     return fig
 
 
@@ -190,9 +195,7 @@ def decision_time_figure(data: dict) -> Figure:
     ax.bar([x + 0.2 for x in xs], [counts["person"][n] for n in names], width=0.4, color=COLORS["person"],
            label="by a person")
     ax.set_xticks(list(xs), names)
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel("claims")
-    ax.legend(frameon=False, fontsize=8)
+    _count_axis(ax, "claims")
     return fig
 
 
@@ -211,9 +214,7 @@ def sla_figure(data: dict) -> Figure:
     breached = [counts[p]["breached"] for p in prios]
     ax.bar(prios, met, color=COLORS["met"], label="met")
     ax.bar(prios, breached, bottom=met, color=COLORS["breached"], label="breached")
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel("cases")
-    ax.legend(frameon=False, fontsize=8)
+    _count_axis(ax, "cases")
     return fig
 
 
@@ -248,10 +249,8 @@ def confidence_figure(data: dict, threshold: float) -> Figure:
     ax.axvline(threshold, color="#111827", linestyle="--", linewidth=1)
     ax.text(threshold, ax.get_ylim()[1] * 0.95, " to a person below", fontsize=8, va="top")
     ax.set_xlim(0, 1)
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("calibrated confidence")
-    ax.set_ylabel("photos")
-    ax.legend(frameon=False, fontsize=7, ncols=2)
+    _count_axis(ax, "photos", fontsize=7, ncols=2)
     return fig
 
 

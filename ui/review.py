@@ -6,11 +6,10 @@ Photos from the store are shown as data URIs made per request, never as paths Gr
 """
 from __future__ import annotations
 
-import functools
-
 import gradio as gr
 
 from claims.errors import ClaimError
+from ui._errors import shown_as
 from ui._html import (
     card,
     esc,
@@ -30,15 +29,7 @@ from vision_models.labels import DAMAGE_LABELS, LABEL_DESCRIPTIONS
 ACTIONS = ("approve_refund", "approve_replacement", "deny", "request_info")
 
 
-def reviewer_errors(fn):
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except ClaimError as e:
-            raise gr.Error(str(e), title="Cannot do that") from e
-
-    return wrapper
+reviewer_errors = shown_as("Cannot do that")
 
 
 def _reviewer(request: gr.Request | None) -> str:

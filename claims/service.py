@@ -269,9 +269,7 @@ class ClaimService:
                 "description": submission.description, "token_hash": _token_hash(token),
                 "status": "in_review", "created_at": iso(now), "updated_at": iso(now),
             })
-            for position, (photo, facts) in enumerate(zip(incoming, photo_facts), start=1):
-                tx.add_photo(photo.to_stored(), ext=photo.ext)
-                tx.link_photo(claim_id, photo.sha256, position=position, original_name=photo.original_name, **facts)
+            self._attach_photos(tx, claim_id, incoming, photo_facts)
             tx.add_message(claim_id, actor="customer", kind="claim", text=submission.description,
                            photos=[p.sha256 for p in incoming], at=now)
             tx.log_event(claim_id, "customer", "submitted", at=now, detail={
@@ -351,11 +349,7 @@ class ClaimService:
         versions = self.model_versions()
         self.photos.save_all(incoming)
         with self.store.transaction() as tx:
-            start = len(held)
-            for offset, (photo, facts) in enumerate(zip(incoming, new_facts), start=1):
-                tx.add_photo(photo.to_stored(), ext=photo.ext)
-                tx.link_photo(claim_id, photo.sha256, position=start + offset, original_name=photo.original_name,
-                              **facts)
+            self._attach_photos(tx, claim_id, incoming, new_facts, after=len(held))
             tx.add_message(claim_id, actor="customer", kind="more_evidence", text=text,
                            photos=[p.sha256 for p in incoming], at=now)
             tx.log_event(claim_id, "customer", "evidence_added", at=now, status=claim["status"], detail={
@@ -690,6 +684,16 @@ class ClaimService:
             order=order,
             settings=self.settings,
         )
+
+    @staticmethod
+    def _attach_photos(
+        tx: Store, claim_id: str, incoming: Sequence[IncomingPhoto], facts: Sequence[dict], *, after: int = 0,
+    ) -> None:
+        """Record the photos and link them to the claim, numbered on from the `after` it already holds."""
+        for position, (photo, photo_facts) in enumerate(zip(incoming, facts), start=after + 1):
+            tx.add_photo(photo.to_stored(), ext=photo.ext)
+            tx.link_photo(claim_id, photo.sha256, position=position, original_name=photo.original_name,
+                          **photo_facts)
 
     def _decide(self, evidence: Evidence) -> Decision:
         decision = policy.decide(evidence, self.settings)

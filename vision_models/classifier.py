@@ -174,8 +174,9 @@ class DamageClassifier:
                 features, imagenet_logits = image_features(self.backbone, batch)
                 frozen = features
             probs = self._taxonomy_probabilities(features, frozen)
-            imagenet = torch.softmax(imagenet_logits, dim=-1)
-        return [self._prediction(p, q) for p, q in zip(probs, imagenet)]
+            top = torch.topk(torch.softmax(imagenet_logits, dim=-1), LOOKS_LIKE_TOP)
+        # Tensors become Python numbers once per batch, not element by element per photo.
+        return [self._prediction(p, v, i) for p, v, i in zip(probs.tolist(), top.values.tolist(), top.indices.tolist())]
 
     def _taxonomy_probabilities(self, features: torch.Tensor, frozen: torch.Tensor) -> torch.Tensor:
         probs = self.head.probabilities(features)
@@ -190,8 +191,8 @@ class DamageClassifier:
             share = torch.full((features.shape[0], len(DAMAGED_LABELS)), 1.0 / len(DAMAGED_LABELS))
         return torch.cat([p_intact[:, None], p_damaged[:, None] * share], dim=1)
 
-    def _prediction(self, probs: torch.Tensor, imagenet: torch.Tensor) -> DamagePrediction:
-        probabilities = {label: float(p) for label, p in zip(DAMAGE_LABELS, probs)}
+    def _prediction(self, probs: list[float], top_values: list[float], top_indices: list[int]) -> DamagePrediction:
+        probabilities = dict(zip(DAMAGE_LABELS, probs))
         damaged = 1.0 - probabilities["no_damage"]
         if self.head.binary:
             # The calibrated decision is binary: the label is no_damage or the most likely kind of damage.
@@ -203,8 +204,7 @@ class DamageClassifier:
         else:
             label = max(probabilities, key=probabilities.__getitem__)
             confidence = probabilities[label]
-        top = torch.topk(imagenet, LOOKS_LIKE_TOP)
-        looks_like = tuple((self._categories[int(i)], float(v)) for v, i in zip(top.values, top.indices))
+        looks_like = tuple((self._categories[i], v) for v, i in zip(top_values, top_indices))
         return DamagePrediction(
             label=label,
             confidence=float(confidence),

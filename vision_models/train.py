@@ -42,6 +42,7 @@ from vision_models.features import (
     augment,
     image_features,
     open_for_model,
+    pooled,
     register_heif,
 )
 from vision_models.labels import BINARY_LABELS, DAMAGE_LABELS, is_damaged
@@ -177,36 +178,32 @@ def _views(image, views: int, seed: int) -> list:
     return [image] + [augment(image, rng) for _ in range(views - 1)]
 
 
-def _embed(images: list, batch_size: int = 32) -> np.ndarray:
+def _in_batches(items, batch_size: int, run) -> list[np.ndarray]:
+    """`run(backbone, chunk)` over `items` in chunks of `batch_size`, without gradients, as numpy arrays."""
     backbone = load_backbone()
-    out = []
     with torch.inference_mode():
-        for i in range(0, len(images), batch_size):
-            batch = torch.stack([preprocess(img, PREPROCESSING) for img in images[i:i + batch_size]])
-            out.append(image_features(backbone, batch)[0].numpy())
+        return [run(backbone, items[i:i + batch_size]).numpy() for i in range(0, len(items), batch_size)]
+
+
+def _preprocessed(images: list) -> torch.Tensor:
+    return torch.stack([preprocess(img, PREPROCESSING) for img in images])
+
+
+def _embed(images: list, batch_size: int = 32) -> np.ndarray:
+    out = _in_batches(images, batch_size, lambda backbone, chunk: image_features(backbone, _preprocessed(chunk))[0])
     return np.concatenate(out) if out else np.zeros((0, FEATURE_DIM), np.float32)
 
 
 def _block_inputs(images: list, batch_size: int = 32) -> np.ndarray:
     """The frozen backbone's input to block TUNED_FROM, (N, 192, 7, 7), for fine-tuning the blocks after it."""
-    backbone = load_backbone()
-    out = []
-    with torch.inference_mode():
-        for i in range(0, len(images), batch_size):
-            batch = torch.stack([preprocess(img, PREPROCESSING) for img in images[i:i + batch_size]])
-            out.append(backbone.feature_map(batch, until_block=TUNED_FROM).numpy())
-    return np.concatenate(out)
+    return np.concatenate(_in_batches(
+        images, batch_size, lambda backbone, chunk: backbone.feature_map(_preprocessed(chunk), until_block=TUNED_FROM)))
 
 
 def frozen_features(maps: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Pooled features of the frozen backbone from cached block inputs (the same as `image_features`)."""
-    backbone = load_backbone()
-    out = []
-    with torch.inference_mode():
-        for i in range(0, len(maps), batch_size):
-            x = torch.from_numpy(maps[i:i + batch_size].astype(np.float32))
-            fmap = backbone.tail(x, TUNED_FROM)
-            out.append(torch.cat([fmap.mean(dim=(2, 3)), fmap.amax(dim=(2, 3))], dim=1).numpy())
+    out = _in_batches(maps, batch_size, lambda backbone, chunk: pooled(
+        backbone.tail(torch.from_numpy(chunk.astype(np.float32)), TUNED_FROM)))
     return np.concatenate(out) if out else np.zeros((0, FEATURE_DIM), np.float32)
 
 

@@ -192,10 +192,10 @@ class OutboxDispatcher:
 
     def _write_ledger(self, row: dict, attempt: int) -> None:
         payload, now = row["payload"], utcnow()
-        workflow = self.store.get_workflow(row["workflow_id"])
         with self.store.transaction() as tx:
             if not tx.finish_outbox(row["id"], state="delivered", now=now):
                 return
+            workflow = tx.get_workflow(row["workflow_id"])  # read only by the dispatcher that finished the row
             tx.add_ledger_entry(
                 idempotency_key=row["idempotency_key"], kind=workflow["kind"], claim_id=workflow["claim_id"],
                 amount=payload.get("amount") or 0.0, currency=payload.get("currency") or "EUR",

@@ -160,10 +160,9 @@ def _replacement_body(order: Order | None, settings: Settings) -> list[str]:
 def _more_photos_body(reasons: tuple[str, ...]) -> list[str]:
     photo_codes = [code for code in reasons if code in PHOTO_REASONS]
     body = ["Thank you for your claim. We're nearly there: we just need a good look at the damage."]
-    if photo_codes:
-        for code in photo_codes:
-            problem, tip = _PHOTO_HELP[code]
-            body.append(f"{problem} {tip}")
+    for code in photo_codes:
+        problem, tip = _PHOTO_HELP[code]
+        body.append(f"{problem} {tip}")
     body.append(
         "Two photos are usually all it takes: one of the whole box or item, and one close-up of the damage, "
         "in good light."

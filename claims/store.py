@@ -732,6 +732,9 @@ class Store:
     def get_outbox(self, outbox_id: int) -> dict | None:
         return self._one("SELECT * FROM outbox WHERE id = ?", [outbox_id])
 
+    def get_outbox_by_key(self, idempotency_key: str) -> dict | None:
+        return self._one("SELECT * FROM outbox WHERE idempotency_key = ?", [idempotency_key])
+
     def due_outbox(self, now: datetime, *, limit: int = 50) -> list[dict]:
         return self._query(
             "SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id "

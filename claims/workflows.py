@@ -210,8 +210,8 @@ def retry_delivery(tx: Store, workflow: dict, *, actor: str = "system", now: dat
     same idempotency key (so a receiver that did get it after all still sees it once)."""
     now = now or utcnow()
     key = idempotency_key(workflow["claim_id"], workflow["kind"])
-    row = next((r for r in tx.outbox_rows(state="dead") if r["idempotency_key"] == key), None)
-    if workflow["reason"] != "delivery_failed" or row is None:
+    row = tx.get_outbox_by_key(key)  # the key is UNIQUE: one lookup, not a scan of every dead row
+    if workflow["reason"] != "delivery_failed" or row is None or row["state"] != "dead":
         raise InvalidAction(
             f"The {workflow['kind']} for this claim could not go ahead ({workflow['reason'] or 'failed'}); "
             "choose the other resolution."

@@ -155,12 +155,11 @@ class EfficientNetLite0(nn.Module):
         if x.ndim != 4 or x.shape[1] != 3:
             raise ValueError(f"expected a batch of RGB images (N, 3, H, W), got shape {tuple(x.shape)}")
         x = F.relu6(self._bn0(self._conv_stem(x)))
-        stop = len(self._blocks) if until_block is None else until_block
-        for block in self._blocks[:stop]:
+        if until_block is None:
+            return self.tail(x, 0)
+        for block in self._blocks[:until_block]:
             x = block(x)
-        if until_block is not None:
-            return x
-        return F.relu6(self._bn1(self._conv_head(x)))
+        return x
 
     def tail(self, x: torch.Tensor, from_block: int) -> torch.Tensor:
         """Run the remaining blocks and the head conv on an intermediate map (for fine-tuning the last blocks)."""

@@ -135,3 +135,22 @@ def running_server(app):
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+def upload(http, url: str, path: Path) -> str:
+    """Upload a photo as the browser does (POST /gradio_api/upload); returns the server's path for it."""
+    return http.post(f"{url}/gradio_api/upload",
+                     files={"files": (path.name, path.read_bytes(), "image/jpeg")}).json()[0]
+
+
+def raw_submit(http, url: str, path: str, *, order: str, email: str, description: str,
+               orig_name: str | None = None) -> str:
+    """Call `/submit_claim` over plain HTTP naming `path` as the photo; returns the event stream's text.
+
+    `http` is an httpx.Client (or the httpx module). Unlike gradio_client, nothing checks the path first.
+    """
+    photo = {"path": path, **({"orig_name": orig_name} if orig_name is not None else {}),
+             "meta": {"_type": "gradio.FileData"}}
+    data = [order, email, description, [photo], ""]
+    event = http.post(f"{url}/gradio_api/call/submit_claim", json={"data": data}).json()["event_id"]
+    return http.get(f"{url}/gradio_api/call/submit_claim/{event}", timeout=60).text

@@ -15,7 +15,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 from tests._reliability_support import DESCRIPTION, Snapshot, connect, noise_photo
-from tests._ui_support import REVIEWERS, open_service, running_server
+from tests._ui_support import REVIEWERS, open_service, raw_submit, running_server, upload
 from ui.app import build_app
 
 pytestmark = pytest.mark.slow
@@ -204,12 +204,9 @@ def test_no_photo_or_database_file_can_be_fetched_through_gradios_file_routes(ur
 def test_a_replayed_upload_path_does_not_give_the_photo_to_someone_else(url, service, customer, photo_dir):
     photo = _photo(photo_dir, 77)
     with httpx.Client() as owner:
-        uploaded = owner.post(f"{url}/gradio_api/upload",
-                              files={"files": (photo.name, photo.read_bytes(), "image/jpeg")}).json()[0]
-        data = ["DEMO-1002", "carol@example.com", DESCRIPTION,
-                [{"path": uploaded, "orig_name": photo.name, "meta": {"_type": "gradio.FileData"}}], ""]
-        event = owner.post(f"{url}/gradio_api/call/submit_claim", json={"data": data}).json()["event_id"]
-        reply = owner.get(f"{url}/gradio_api/call/submit_claim/{event}", timeout=60).text
+        uploaded = upload(owner, url, photo)
+        reply = raw_submit(owner, url, uploaded, order="DEMO-1002", email="carol@example.com",
+                           description=DESCRIPTION, orig_name=photo.name)
     assert "event: complete" in reply  # the claim was filed with this upload
     with httpx.Client() as stranger:
         replayed = stranger.get(f"{url}/gradio_api/file={uploaded}")

@@ -29,7 +29,7 @@ from tests._reliability_support import (
     seed_orders,
     write_photos,
 )
-from tests._ui_support import open_service, running_server
+from tests._ui_support import open_service, raw_submit, running_server, upload
 from ui.app import build_app
 
 pytestmark = pytest.mark.slow
@@ -177,14 +177,8 @@ def test_a_retry_through_the_http_api_with_the_same_idempotency_key_files_nothin
             client.close()
 
 
-def _upload(http, url: str, path) -> str:
-    return http.post(f"{url}/gradio_api/upload", files={"files": (path.name, path.read_bytes(), "image/jpeg")}).json()[0]
-
-
 def _submit_uploaded(http, url: str, order: str, email: str, uploaded: str) -> str:
-    data = [order, email, DESCRIPTION, [{"path": uploaded, "orig_name": "box.jpg", "meta": {"_type": "gradio.FileData"}}], ""]
-    event = http.post(f"{url}/gradio_api/call/submit_claim", json={"data": data}).json()["event_id"]
-    return http.get(f"{url}/gradio_api/call/submit_claim/{event}", timeout=60).text
+    return raw_submit(http, url, uploaded, order=order, email=email, description=DESCRIPTION, orig_name="box.jpg")
 
 
 def test_two_customers_who_upload_the_same_photo_file_both_get_their_claims_filed(tmp_path):
@@ -193,7 +187,7 @@ def test_two_customers_who_upload_the_same_photo_file_both_get_their_claims_file
     photo = write_photos(tmp_path / "p", 1, start=7000)[0]
     with open_service(tmp_path / "data", **LOAD_SETTINGS) as svc, running_server(build_app(svc)) as url:
         with httpx.Client() as first, httpx.Client() as second:
-            first_upload, second_upload = _upload(first, url, photo), _upload(second, url, photo)
+            first_upload, second_upload = upload(first, url, photo), upload(second, url, photo)
             first_reply = _submit_uploaded(first, url, "DEMO-1001", "one@example.com", first_upload)
             second_reply = _submit_uploaded(second, url, "DEMO-1002", "two@example.com", second_upload)
     assert "event: complete" in first_reply

@@ -8,7 +8,7 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from tests._ui_support import REVIEWERS, make_photo, open_service, running_server
+from tests._ui_support import REVIEWERS, make_photo, open_service, raw_submit, running_server, upload
 from ui.app import ReviewerLogin, build_app
 from ui.customer import CustomerHandlers
 from ui.dashboard import DashboardHandlers, summarize
@@ -241,17 +241,11 @@ def test_request_info_reaches_the_customer_who_answers_in_the_same_thread(custom
 
 # --- files: nobody reads the photo store through Gradio ---------------------------------------------
 
-def _raw_submit(url: str, path: str) -> str:
-    data = ["DEMO-1001", "demo@example.com", DESCRIPTION, [{"path": path, "meta": {"_type": "gradio.FileData"}}], ""]
-    event = httpx.post(f"{url}/gradio_api/call/submit_claim", json={"data": data}).json()["event_id"]
-    return httpx.get(f"{url}/gradio_api/call/submit_claim/{event}", timeout=60).text
-
-
 def test_a_client_cannot_name_a_server_file_as_its_upload(url, service, customer, photos):
     filed = _file(customer, photos)
     stored = service.customer_photo(filed["claim_id"], filed["access_token"], filed["photos"][0]["sha256"])
     for path in (str(stored), str(photos["broken"])):
-        reply = _raw_submit(url, path)
+        reply = raw_submit(httpx, url, path, order="DEMO-1001", email="demo@example.com", description=DESCRIPTION)
         assert reply.startswith("event: error"), reply
         assert "auto_refund" not in reply
 
@@ -269,16 +263,14 @@ def test_the_photo_store_is_not_served_by_gradios_file_route(url, service, custo
 def test_an_upload_is_never_served_back_by_path(url, photos):
     photo = photos.fresh()
     with httpx.Client() as http:
-        uploaded = http.post(f"{url}/gradio_api/upload",
-                             files={"files": (photo.name, photo.read_bytes(), "image/jpeg")}).json()[0]
+        uploaded = upload(http, url, photo)
         for prefix in ("", "/review", "/dashboard"):
             for route in ("file=", "file/"):
                 response = http.get(f"{url}{prefix}/gradio_api/{route}{uploaded}")
                 assert response.status_code == 404 and photo.read_bytes() not in response.content
-        data = ["DEMO-1003", "demo@example.com", DESCRIPTION,
-                [{"path": uploaded, "orig_name": photo.name, "meta": {"_type": "gradio.FileData"}}], ""]
-        event = http.post(f"{url}/gradio_api/call/submit_claim", json={"data": data}).json()["event_id"]
-        assert "event: complete" in http.get(f"{url}/gradio_api/call/submit_claim/{event}", timeout=60).text
+        reply = raw_submit(http, url, uploaded, order="DEMO-1003", email="demo@example.com", description=DESCRIPTION,
+                           orig_name=photo.name)
+        assert "event: complete" in reply
         assert http.get(f"{url}/gradio_api/file={uploaded}").status_code == 404
 
 
@@ -287,12 +279,8 @@ def test_two_customers_uploading_the_same_file_both_file_their_claims(url, photo
     replies = []
     for order in ("DEMO-1004", "DEMO-1006"):
         with httpx.Client() as http:
-            uploaded = http.post(f"{url}/gradio_api/upload",
-                                 files={"files": (photo.name, photo.read_bytes(), "image/jpeg")}).json()[0]
-            data = [order, "demo@example.com", DESCRIPTION,
-                    [{"path": uploaded, "orig_name": photo.name, "meta": {"_type": "gradio.FileData"}}], ""]
-            event = http.post(f"{url}/gradio_api/call/submit_claim", json={"data": data}).json()["event_id"]
-            replies.append(http.get(f"{url}/gradio_api/call/submit_claim/{event}", timeout=60).text)
+            replies.append(raw_submit(http, url, upload(http, url, photo), order=order, email="demo@example.com",
+                                      description=DESCRIPTION, orig_name=photo.name))
     assert all("event: complete" in r for r in replies), replies
 
 

@@ -24,9 +24,10 @@ BATCH = 16
 def evaluate(image_dir, weights=None, *, batch_size: int = BATCH) -> dict:
     """Predict every photo under `image_dir` and score the predictions. Returns the report as a dict."""
     from vision_models.classifier import load_damage_classifier, open_for_model
-    from vision_models.train import _register_heif, scan_image_folder
+    from vision_models.features import register_heif
+    from vision_models.train import scan_image_folder
 
-    _register_heif()
+    register_heif()
     paths, folder_labels, space = scan_image_folder(image_dir)
     clf = load_damage_classifier(weights)
     rows = []

@@ -145,10 +145,6 @@ def scan_image_folder(root: str | os.PathLike) -> tuple[list[Path], list[str], t
     return paths, labels, space
 
 
-def _register_heif() -> None:
-    register_heif()
-
-
 class FeatureCache:
     """Backbone features of (image, view) pairs on disk, keyed by content, view, seed and feature kind."""
 
@@ -239,7 +235,7 @@ def _features_for(items: list[tuple[str, object]], views: int, seed: int, cache:
 def folder_dataset(root, views: int, seed: int, cache: FeatureCache, log, maps: bool = False) -> Dataset:
     """Every photo under `root` as taken plus `views - 1` augmented copies: pooled features, or with `maps`
     the block inputs that fine-tuning starts from."""
-    _register_heif()
+    register_heif()
     paths, labels, space = scan_image_folder(root)
     items = []
     for path in paths:

@@ -329,7 +329,7 @@ def read(text: str) -> Lexical:
         setattr(lex, f"{attr}_negated", negated)
     lex.strong_anger, _ = _split_negated(_find(_STRONG_ANGER_RE, text), text)
 
-    lex.anger, calm_negated = _split_negated(_find(_ANGER_RE, text), text)
+    lex.anger, _ = _split_negated(_find(_ANGER_RE, text), text)
     # "not upset", "no rush" are calm, and "not happy" is not positive.
     lex.calm = [m.group(0) for m in _find(_CALM_RE, text)]
     lex.positive, _ = _split_negated(_find(_POSITIVE_RE, text), text)

@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 import zlib
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,11 +41,17 @@ LOAD_SETTINGS = {"submissions_per_email_per_hour": 100_000, "velocity_max_claims
 
 # --- what the store holds ----------------------------------------------------------------------------
 
-def connect(db_path: Path | str) -> sqlite3.Connection:
-    """A separate connection, as an operator's tool would open (the server keeps its own)."""
+@contextmanager
+def connect(db_path: Path | str) -> Iterator[sqlite3.Connection]:
+    """A separate connection, as an operator's tool would open (the server keeps its own); `with connect(db)
+    as conn:` commits (or rolls back) and closes it when the block ends (sqlite3's own `with` does not close)."""
     conn = sqlite3.connect(str(db_path), timeout=30)
     conn.row_factory = sqlite3.Row
-    return conn
+    try:
+        with conn:
+            yield conn
+    finally:
+        conn.close()
 
 
 def row_counts(db_path: Path | str) -> dict[str, int]:
@@ -52,14 +59,12 @@ def row_counts(db_path: Path | str) -> dict[str, int]:
     with connect(db_path) as conn:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
         counts = {t: conn.execute(f"SELECT count(*) FROM [{t}]").fetchone()[0] for t in tables}
-    conn.close()
     return counts
 
 
 def table_rows(db_path: Path | str, table: str) -> list[tuple]:
     with connect(db_path) as conn:
         rows = [tuple(r) for r in conn.execute(f"SELECT * FROM [{table}] ORDER BY rowid")]
-    conn.close()
     return rows
 
 
@@ -80,7 +85,6 @@ def table_digests(db_path: Path | str) -> dict[str, str]:
             .hexdigest()
             for t in tables
         }
-    conn.close()
     return digests
 
 
@@ -101,14 +105,12 @@ class Snapshot:
 def integrity(db_path: Path | str) -> str:
     with connect(db_path) as conn:
         result = ";".join(r[0] for r in conn.execute("PRAGMA integrity_check"))
-    conn.close()
     return result
 
 
 def foreign_key_problems(db_path: Path | str) -> list[tuple]:
     with connect(db_path) as conn:
         rows = [tuple(r) for r in conn.execute("PRAGMA foreign_key_check")]
-    conn.close()
     return rows
 
 
@@ -120,7 +122,6 @@ def claim_problems(db_path: Path | str, photo_root: Path | str, claim_id: str, e
     with connect(db_path) as conn:
         claim = conn.execute("SELECT * FROM claims WHERE claim_id = ?", [claim_id]).fetchone()
         if claim is None:
-            conn.close()
             return [f"{claim_id}: missing"]
         if token is not None and hashlib.sha256(token.encode()).hexdigest() != claim["token_hash"]:
             problems.append(f"{claim_id}: token does not match")
@@ -152,7 +153,6 @@ def claim_problems(db_path: Path | str, photo_root: Path | str, claim_id: str, e
             "SELECT actor, kind FROM messages WHERE claim_id = ? ORDER BY id", [claim_id])]
         if thread[:2] != [("customer", "claim"), ("bot", "decision")]:
             problems.append(f"{claim_id}: thread starts {thread[:2]}")
-    conn.close()
     return problems
 
 

@@ -223,7 +223,6 @@ def _events(service, kind: str) -> list[dict]:
 def _all_events(service) -> list[dict]:
     with connect(service.store.path) as conn:
         rows = [dict(r) for r in conn.execute("SELECT * FROM events ORDER BY id")]
-    conn.close()
     return rows
 
 

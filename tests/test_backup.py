@@ -98,7 +98,6 @@ def test_backup_while_serving_then_restore_gives_back_every_claim_answered_befor
     assert foreign_key_problems(restored / "claims.db") == []
     with connect(restored / "claims.db") as conn:
         in_backup = [r[0] for r in conn.execute("SELECT claim_id FROM claims WHERE order_id LIKE 'BACKUP-%'")]
-    conn.close()
     assert len(answered_before) <= len(in_backup) <= JOBS
     assert {a["claim_id"] for a in answered_before.values()} <= set(in_backup)
     problems = [p for claim_id in in_backup for p in claim_problems(restored / "claims.db", restored / "photos",

@@ -81,7 +81,6 @@ def _outbox_settled(db) -> bool:
     with connect(db) as conn:
         pending = conn.execute("SELECT count(*) FROM outbox WHERE state != 'delivered'").fetchone()[0]
         unfinished = conn.execute("SELECT count(*) FROM workflows WHERE state != 'completed'").fetchone()[0]
-    conn.close()
     return pending == 0 and unfinished == 0
 
 
@@ -161,7 +160,6 @@ def test_claims_cut_off_by_a_kill_are_either_whole_or_absent(crashed):
     with connect(crashed["db"]) as conn:
         stored = [r[0] for r in conn.execute("SELECT claim_id FROM claims")]
         by_order = {r[0] for r in conn.execute("SELECT order_id FROM claims")}
-    conn.close()
     problems = [p for claim_id in stored for p in claim_problems(crashed["db"], crashed["data_dir"] / "photos",
                                                                      claim_id)]
     assert problems == []
@@ -183,7 +181,6 @@ def test_every_approved_workflow_is_delivered_exactly_once_to_the_webhook(crashe
         outbox = {r[0]: r[1] for r in conn.execute(
             "SELECT o.idempotency_key, w.claim_id FROM outbox o JOIN workflows w ON w.id = o.workflow_id")}
         states = {r[0] for r in conn.execute("SELECT state FROM outbox")}
-    conn.close()
     processed = crashed["receiver"].processed
     assert len(approved) >= KILL_AFTER_ANSWERS[-1] // 2
     assert set(outbox.values()) == approved  # one message per approved claim, none for others

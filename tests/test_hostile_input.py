@@ -320,7 +320,6 @@ def test_a_description_that_looks_like_an_attack_is_stored_verbatim_and_rendered
     claim_id = filed["claim_id"]
     with connect(db) as conn:
         stored = conn.execute("SELECT description FROM claims WHERE claim_id = ?", [claim_id]).fetchone()[0]
-    conn.close()
     assert stored == text
     assert filed["thread"][0]["text"] == text
     # Every other row is untouched: nothing was executed, no table dropped.

@@ -94,7 +94,6 @@ def test_exactly_200_claims_are_stored_each_with_its_photos_events_and_thread(lo
     db = loaded["data_dir"] / "claims.db"
     with connect(db) as conn:
         stored = {r[0]: r[1] for r in conn.execute("SELECT claim_id, status FROM claims WHERE order_id LIKE 'LOAD-%'")}
-    conn.close()
     answers = loaded["run"].answers
     assert len(stored) == CLAIMS
     assert set(stored) == {a["claim_id"] for a in answers.values()}
@@ -120,7 +119,6 @@ def test_each_automatic_approval_started_exactly_one_workflow_and_reached_the_le
     with connect(db) as conn:
         workflows = conn.execute("SELECT claim_id, count(*) FROM workflows GROUP BY claim_id").fetchall()
         ledger = [r[0] for r in conn.execute("SELECT claim_id FROM ledger")]
-    conn.close()
     assert {claim_id for claim_id, _ in workflows} == approved
     assert all(n == 1 for _, n in workflows)
     assert sorted(ledger) == sorted(approved)

@@ -103,6 +103,14 @@ def ensure_accounts(store: Store, settings: Settings) -> tuple[str, str] | None:
         return GENERATED_NAME, password
 
 
+def announcement(name: str, password: str) -> str:
+    """What `serve` prints, once, for an account it generated (the password is never shown again)."""
+    return (
+        f"Created reviewer account '{name}' with password: {password}\n"
+        "It is shown only this once. To choose your own accounts, set CLAIMBOT_REVIEWERS='name:password,...'."
+    )
+
+
 def authenticate(store: Store, settings: Settings, username: str, password: str) -> bool:
     """True when the name and password match an active account. Every attempt is recorded and audited.
 

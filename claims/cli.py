@@ -82,13 +82,7 @@ def serve(host: str | None, port: int | None, data: str | None, vision_weights: 
     except ClaimError as exc:
         raise click.ClickException(str(exc)) from None
     if generated:
-        name, password = generated
-        click.echo(
-            f"Created reviewer account '{name}' with password: {password}\n"
-            "It is shown only this once. To choose your own accounts, set "
-            "CLAIMBOT_REVIEWERS='name:password,...'.",
-            err=True,
-        )
+        click.echo(accounts.announcement(*generated), err=True)
     from ui.app import serve as serve_app  # imports gradio and the models' code: only here
 
     serve_app(settings=settings, host=host, port=port)

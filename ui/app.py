@@ -122,6 +122,7 @@ def warm_up(service) -> None:
 def serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
+    from claims import accounts
     from claims.service import ClaimService
     from ui._memory import limit_malloc_arenas
 
@@ -130,14 +131,8 @@ def serve(settings: Settings, host: str, port: int) -> None:
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     service = ClaimService.open(Path(settings.data_dir) / "claims.db", settings=settings)
     try:
-        generated = service.generated_reviewer
-        if generated:
-            name, secret = generated
-            print(
-                f"Created reviewer account '{name}' with password: {secret}\n"
-                "This is shown once. Set CLAIMBOT_REVIEWERS='name:password' to choose your own.",
-                file=sys.stderr, flush=True,
-            )
+        if service.generated_reviewer:  # started without the CLI, which otherwise announces it
+            print(accounts.announcement(*service.generated_reviewer), file=sys.stderr, flush=True)
         print(f"Customers: http://{host}:{port}/   Reviewers: http://{host}:{port}/review/   "
               f"Dashboard: http://{host}:{port}/dashboard/", flush=True)
         service.start_dispatcher()

@@ -1,6 +1,8 @@
-"""The complaint reader: public API on hard cases, evidence, summary, lazy import, evaluate CLI, test-file floors."""
+"""The complaint reader: public API on hard cases, evidence, summary, lazy import, package layout, evaluate CLI,
+test-file floors."""
 from __future__ import annotations
 
+import ast
 import csv
 import json
 import subprocess
@@ -12,8 +14,10 @@ import numpy as np
 import pytest
 
 from claims import complaint
-from claims._complaint_cli import evaluate_rows, main as cli_main
-from claims._complaint_heads import Heads
+from claims.complaint import corpus, training
+from claims.complaint.__main__ import main as cli_main
+from claims.complaint.heads import Heads
+from claims.complaint.training import evaluate_rows
 from claims.models import ComplaintAnalysis
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,6 +40,95 @@ def test_importing_claims_and_the_reader_loads_no_model_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# --- package layout: serving never reaches training or the corpus ---------------------------------
+
+PACKAGE = "claims.complaint"
+PACKAGE_DIR = ROOT / "claims" / "complaint"
+OFFLINE_ONLY = {f"{PACKAGE}.training", f"{PACKAGE}.corpus", f"{PACKAGE}.corpus_templates", f"{PACKAGE}.__main__"}
+
+
+def test_importing_the_reader_leaves_training_corpus_and_model_libraries_unloaded():
+    code = (
+        "import sys, claims.complaint; "
+        "print(sorted(m for m in sys.modules if m.startswith('claims.complaint.') or m.split('.')[0] in "
+        "('torch', 'transformers', 'sentence_transformers')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    loaded = set(ast.literal_eval(out.stdout.strip()))
+    assert f"{PACKAGE}.reader" in loaded  # the probe sees the package's modules at all
+    assert not loaded & (OFFLINE_ONLY | {"torch", "transformers", "sentence_transformers"})
+
+
+def _package_imports() -> dict[str, set[str]]:
+    """Module -> the modules of this package it imports anywhere (lazy imports inside functions included)."""
+    modules = {f"{PACKAGE}.{p.stem}" if p.stem != "__init__" else PACKAGE: p for p in PACKAGE_DIR.glob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        is_package = path.stem == "__init__"
+        edges: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:  # relative: resolve against this module's package
+                    parts = (name if is_package else name.rsplit(".", 1)[0]).split(".")
+                    parts = parts[: len(parts) - node.level + 1]
+                    base = ".".join(parts + ([node.module] if node.module else []))
+                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names]
+            else:
+                continue
+            edges |= {t for t in targets if t in modules and t != name}
+        graph[name] = edges
+    return graph
+
+
+def _find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return path[path.index(nxt):] + [nxt]
+            if nxt not in state and (cycle := visit(nxt)):
+                return cycle
+        path.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return None
+
+
+def test_cycle_finder_reports_a_cycle_and_accepts_a_chain():
+    assert _find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _find_cycle({"a": {"b"}, "b": {"c"}, "c": set()}) is None
+
+
+def test_complaint_package_modules_import_each_other_without_a_cycle():
+    graph = _package_imports()
+    assert f"{PACKAGE}.reader" in graph[PACKAGE] and f"{PACKAGE}.reader" in graph[f"{PACKAGE}.training"]
+    assert _find_cycle(graph) is None
+
+
+def test_serving_modules_never_import_training_or_the_corpus_even_lazily():
+    graph = _package_imports()
+    serving = set(graph) - OFFLINE_ONLY
+    assert {PACKAGE, f"{PACKAGE}.reader", f"{PACKAGE}.encoder", f"{PACKAGE}.heads", f"{PACKAGE}.lexicon"} <= serving
+    reached, todo = set(), [PACKAGE]
+    while todo:
+        for nxt in graph[todo.pop()] - reached:
+            reached.add(nxt)
+            todo.append(nxt)
+    assert not reached & OFFLINE_ONLY
+    assert {m: graph[m] & OFFLINE_ONLY for m in serving} == {m: set() for m in serving}
 
 
 def test_model_version_is_stamped_on_every_analysis(analyze):
@@ -226,7 +319,7 @@ def test_heads_fit_save_and_load_round_trip(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, 5)).astype(np.float32)
     y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype(int)
-    heads = Heads.fit(x, {"wants_human": y})
+    heads = training.fit_heads(x, {"wants_human": y})
     assert (heads.predict(x)["wants_human"].argmax(1) == y).mean() > 0.95
     heads.save(tmp_path / "h.npz")
     loaded = Heads.load(tmp_path / "h.npz")
@@ -234,8 +327,6 @@ def test_heads_fit_save_and_load_round_trip(tmp_path):
 
 
 def test_train_writes_heads_and_a_card_that_the_reader_can_load(analyze, tmp_path):
-    from claims._complaint_train import train
-
     corpus = tmp_path / "tiny.csv"
     rows = [
         ("I want a refund, the mug is broken", "refund", "0", "0", "neg", "broken"),
@@ -250,7 +341,7 @@ def test_train_writes_heads_and_a_card_that_the_reader_can_load(analyze, tmp_pat
         w.writerow(["text", "intent", "wants_human", "frustrated", "sentiment", "damage_types"])
         w.writerows(rows)
     out = tmp_path / "heads.npz"
-    card = train(corpus=corpus, out=out)
+    card = training.train(corpus, out=out)
     assert card["n_train"] == len(rows)
     assert json.loads(out.with_suffix(".json").read_text())["model_version"] == complaint.MODEL_VERSION
     heads = Heads.load(out)
@@ -327,9 +418,7 @@ def test_evaluate_cli_rejects_unknown_damage_labels(analyze, tmp_path, capsys):
 
 @pytest.mark.slow
 def test_scores_on_the_project_test_file_stay_above_floors(analyze):
-    from claims._complaint_cli import evaluate_file
-
-    report = evaluate_file(complaint.DATA_DIR / "complaints_test.csv")
+    report = training.evaluate(complaint.DATA_DIR / "complaints_test.csv")
     s = report["signals"]
     assert report["n"] >= 300
     assert s["frustrated"]["f1"] >= 0.85

@@ -1,18 +1,10 @@
 """The complaint reader: what the customer wants, whether they ask for a person, how they feel, what broke.
 
-    from claims.complaint import analyze_complaint, analyze_complaints
-    a = analyze_complaint("Box crushed and the mug is in pieces. Refund please!")
-    a.intent, a.wants_human, a.sentiment, a.frustrated, a.damage_types, a.summary, a.evidence
-
-How it works: every message is embedded with all-MiniLM-L6-v2 (loaded once, lazily, on the first analysis;
-importing this module loads no model) and read by a lexicon (explicit requests, negation, tone markers,
-damage words). Small logistic-regression heads trained on the project's own corpus (`claims/data/`) combine
-both. Two lexical rules are trusted on their own because they are reliable: an explicit, non-negated request
-for a person, and an explicit, one-sided request for a refund or a replacement.
-
-CLI:
-    python -m claims.complaint evaluate FILE.csv [--json]
-    python -m claims.complaint train [--corpus DIR] [--out PATH]
+How it works: every message is embedded with all-MiniLM-L6-v2 (`encoder`, loaded once, lazily, on the first
+analysis; importing this module loads no model) and read by a lexicon (`lexicon`: explicit requests, negation,
+tone markers, damage words). Small logistic-regression heads (`heads`) trained on the project's own corpus
+(`claims/complaint/data/`) combine both. Two lexical rules are trusted on their own because they are reliable:
+an explicit, non-negated request for a person, and an explicit, one-sided request for a refund or a replacement.
 """
 from __future__ import annotations
 
@@ -24,8 +16,8 @@ from typing import Sequence
 
 import numpy as np
 
-from claims import _complaint_lexicon as lexicon
-from claims._complaint_heads import DAMAGE_HEADS, INTENTS, Heads
+from claims.complaint import lexicon
+from claims.complaint.heads import DAMAGE_HEADS, INTENTS, Heads
 from claims.models import ComplaintAnalysis, clean_text
 
 MODEL_VERSION = "complaint-minilm-l6-v2-heads-1"
@@ -52,7 +44,7 @@ def _load_heads() -> Heads | None:
 def feature_matrix(texts: Sequence[str], lexes: Sequence[lexicon.Lexical], emb: np.ndarray | None = None) -> np.ndarray:
     """[embedding, lexical features] per message: the one preprocessing used by training and serving."""
     if emb is None:
-        from claims._complaint_encoder import encode
+        from claims.complaint.encoder import encode
 
         emb = encode(texts)
     lex = np.array([lexicon.features(t, lx) for t, lx in zip(texts, lexes)], dtype=np.float32)
@@ -61,7 +53,7 @@ def feature_matrix(texts: Sequence[str], lexes: Sequence[lexicon.Lexical], emb: 
 
 def _read_and_encode(texts: list[str]) -> tuple[list[lexicon.Lexical], np.ndarray]:
     """Lexicon and encoder together: torch releases the GIL, so for a batch the regex work runs while it encodes."""
-    from claims._complaint_encoder import encode, get_encoder
+    from claims.complaint.encoder import encode, get_encoder
 
     get_encoder()  # load outside the worker thread so a load error surfaces here, once
     if len(texts) < 16:
@@ -81,6 +73,11 @@ def analyze_complaints(texts: Sequence[str]) -> list[ComplaintAnalysis]:
     """Read many messages at once (one encoder pass in batches): the fast path for bulk work."""
     if isinstance(texts, str):
         raise TypeError("analyze_complaints takes a sequence of strings; use analyze_complaint for one")
+    return read_batch(texts, _load_heads())
+
+
+def read_batch(texts: Sequence[str], heads: Heads | None) -> list[ComplaintAnalysis]:
+    """`analyze_complaints` with the given heads (None: lexicon only); evaluation passes freshly trained ones."""
     cleaned = [clean_text(t if isinstance(t, str) else str(t)) for t in texts]
     results: list[ComplaintAnalysis | None] = [None] * len(cleaned)
     todo = [i for i, t in enumerate(cleaned) if t]
@@ -89,7 +86,6 @@ def analyze_complaints(texts: Sequence[str]) -> list[ComplaintAnalysis]:
             results[i] = ComplaintAnalysis(summary="No description given.", model_version=MODEL_VERSION)
     if todo:
         batch = [cleaned[i] for i in todo]
-        heads = _load_heads()
         if heads is not None:
             lexes, emb = _read_and_encode(batch)
             probs = heads.predict(feature_matrix(batch, lexes, emb))
@@ -293,9 +289,3 @@ def summarize(text: str, intent: str, wants_human: bool, frustration: float, sen
         parts.append("asks for a person")
     line = "; ".join(parts) + "."
     return line if len(line) <= MAX_SUMMARY_CHARS else line[: MAX_SUMMARY_CHARS - 1] + "…"
-
-
-if __name__ == "__main__":
-    from claims._complaint_cli import main
-
-    raise SystemExit(main())

@@ -5,25 +5,22 @@ the result under any ASGI server.
 """
 from __future__ import annotations
 
-import re
 import sys
 import threading
 from pathlib import Path
 
 import fastapi
 import gradio as gr
-from fastapi import Request
-from fastapi.responses import PlainTextResponse, RedirectResponse
-from starlette.routing import Mount
+from fastapi.responses import RedirectResponse
 
 from claims.config import Settings
 from claims.errors import ClaimError
+from ui import _gradio_compat as compat
 from ui._theme import CSS, theme
 from ui.customer import build_customer_app
 from ui.dashboard import build_dashboard_app
 from ui.review import build_review_app
 
-FILE_ROUTE = re.compile(r"/gradio_api/(file[=/]|proxy=)")
 LOGIN_MESSAGE = "Review desk and dashboard: sign in with your reviewer account."
 
 
@@ -52,13 +49,6 @@ def private_dirs(service) -> list[str]:
     return sorted(str(d.resolve()) for d in dirs)
 
 
-def _mounted(app: fastapi.FastAPI, path: str):
-    for route in app.routes:
-        if isinstance(route, Mount) and route.path == path.rstrip("/"):
-            return route.app
-    raise LookupError(path)
-
-
 def build_app(service) -> fastapi.FastAPI:
     settings: Settings = service.settings
     app = fastapi.FastAPI(title="claimbot", docs_url=None, redoc_url=None, openapi_url=None)
@@ -77,14 +67,8 @@ def build_app(service) -> fastapi.FastAPI:
     def dashboard_home() -> RedirectResponse:
         return RedirectResponse("dashboard/", status_code=307)
 
-    @app.middleware("http")
-    async def no_file_route(request: Request, call_next):
-        # Gradio serves any upload (and anything in its cache) to whoever presents its path. These apps never
-        # hand out a file: photos go out as data URIs and plots as inline images. So nobody needs the file
-        # route, and closing it means a leaked or replayed upload path gives nothing away.
-        if FILE_ROUTE.search(request.url.path):
-            return PlainTextResponse("Not found", status_code=404)
-        return await call_next(request)
+    # Nobody needs Gradio's file route (photos and plots go out inline), so it answers 404.
+    compat.close_file_routes(app)
 
     login = ReviewerLogin(service)
     common = dict(
@@ -99,16 +83,13 @@ def build_app(service) -> fastapi.FastAPI:
                         **common)
     gr.mount_gradio_app(app, customer, "/", footer_links=["api"], **common)
 
-    # One login for the desk and the dashboard: both mounted apps read the same session tokens.
-    review_app, dashboard_app = _mounted(app, "/review"), _mounted(app, "/dashboard")
-    dashboard_app.tokens = review_app.tokens
-    dashboard_app.cookie_id = review_app.cookie_id
-
-    # Gradio checks that an uploaded file reference points into its upload folder only once the Blocks
-    # "has launched", which mounting never sets; without it a client could name any server file (the photo
-    # store included) as its "upload". Mounted under uvicorn, these apps are launched.
+    # One login for the desk and the dashboard.
+    compat.share_login(compat.mounted_app(app, "/review"), compat.mounted_app(app, "/dashboard"))
+    # Uploads must be files the client really uploaded, never any server file it names.
     for blocks in (customer, review, dashboard):
-        blocks.has_launched = True
+        compat.mark_launched(blocks)
+    # Each of the above leans on Gradio internals: fail now, loudly, if this Gradio no longer works that way.
+    compat.self_check(app, shared_login=("/review", "/dashboard"))
     return app
 
 

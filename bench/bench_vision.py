@@ -1,5 +1,7 @@
 """Latency of the damage classifier on one 12-megapixel phone-sized JPEG: decode + preprocess + classify.
 
+The decode is `vision_models.decode.decode_image`, the one serving intake, training and evaluation share.
+
     python -m bench.bench_vision [RUNS] [TORCH_THREADS]
 
 Prints one JSON object (milliseconds; median and 90th percentile over the runs) and returns it from main().
@@ -46,21 +48,21 @@ def _timed(fn, runs: int) -> dict:
 def main(runs: int = 20, threads: int | None = None) -> dict:
     from vision_models import load_damage_classifier
     from vision_models.backbone import preprocess
-    from vision_models.classifier import open_for_model
+    from vision_models.decode import decode_image
 
     if threads:
         torch.set_num_threads(threads)
     data = _twelve_megapixel_jpeg()
     clf = load_damage_classifier()
     for _ in range(3):  # warm up allocator and kernels
-        clf.predict(open_for_model(data))
-    batch = [open_for_model(data) for _ in range(8)]
+        clf.predict(decode_image(data))
+    batch = [decode_image(data) for _ in range(8)]
     result = {
         "image": "4000x3000 JPEG, %.1f MB" % (len(data) / 1e6),
         "torch_threads": torch.get_num_threads(),
-        "decode_ms": _timed(lambda: open_for_model(data), runs),
-        "decode_preprocess_ms": _timed(lambda: preprocess(open_for_model(data)), runs),
-        "end_to_end_ms": _timed(lambda: clf.predict(open_for_model(data)), runs),
+        "decode_ms": _timed(lambda: decode_image(data), runs),
+        "decode_preprocess_ms": _timed(lambda: preprocess(decode_image(data)), runs),
+        "end_to_end_ms": _timed(lambda: clf.predict(decode_image(data)), runs),
         "batch8_per_image_ms": round(_timed(lambda: clf.predict_batch(batch), max(3, runs // 4))["median_ms"] / 8, 1),
         "model_version": clf.version,
     }

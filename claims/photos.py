@@ -7,18 +7,17 @@ decompression bombs (pixel count checked from the header before decoding), files
 (checked before reading), and more photos than allowed. A submission is validated as a whole before
 anything is stored, so a bad photo changes nothing.
 
-Each accepted photo is decoded exactly once, into a reduced RGB copy in its EXIF orientation; that copy
-feeds the perceptual hash (`claims.fraud.phash_of`), the quality checks and the vision model. The stored file is the original bytes.
+Each accepted photo is decoded exactly once, into a reduced RGB copy in its EXIF orientation, by
+`vision_models.decode` (the decode training and evaluation use too); that copy feeds the perceptual hash
+(`claims.fraud.phash_of`), the quality checks and the vision model. The stored file is the original bytes.
 """
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import re
 import struct
 import tempfile
-import threading
 import warnings
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -26,12 +25,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from PIL import Image, ImageOps
+from PIL import Image
 
 from claims.config import Settings
 from claims.errors import PhotoRejected
 from claims.fraud import phash_of
 from claims.models import StoredPhoto
+from vision_models.decode import load_reduced, open_image, oriented_size, working_copy
 
 # Pillow format name -> (MIME type, file extension of the stored original)
 ACCEPTED_FORMATS: dict[str, tuple[str, str]] = {
@@ -43,20 +43,14 @@ ACCEPTED_FORMATS: dict[str, tuple[str, str]] = {
 # ISO base media "ftyp" brands used by HEIC/HEIF still images (phones write heic or mif1).
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1"}
 
-# The decoded copy is at most this many pixels on its long side: enough for the quality checks and the
-# model (224 px), small enough that a 48-megapixel photo costs little memory.
-WORKING_SIDE = 1024
-DRAFT_MIN_SIDE = 512
+# The decoded copy (vision_models.decode: JPEG decoded at reduced scale, oriented, RGB, long side at most
+# WORKING_SIDE) is the one training and evaluation use too, so the model sees the same pixels everywhere.
 _DECODE_WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 _EXIF_IFD = 0x8769
-_TAG_ORIENTATION = 0x0112
 _TAG_DATETIME = 0x0132
 _TAG_DATETIME_ORIGINAL = 0x9003
 _TAG_OFFSET_TIME_ORIGINAL = 0x9011
-
-_heif_lock = threading.Lock()
-_heif_registered = False
 
 PhotoSource = str | os.PathLike | bytes | bytearray | tuple
 
@@ -75,23 +69,13 @@ class IncomingPhoto:
     phash: str
     exif_taken_at: datetime | None
     original_name: str
-    image: Image.Image = field(repr=False)  # oriented RGB copy, long side <= WORKING_SIDE
+    image: Image.Image = field(repr=False)  # oriented RGB copy, long side <= vision_models.decode.WORKING_SIDE
 
     def to_stored(self) -> StoredPhoto:
         return StoredPhoto(
             sha256=self.sha256, phash=self.phash, width=self.width, height=self.height, mime=self.mime,
             size_bytes=len(self.data), original_name=self.original_name, exif_taken_at=self.exif_taken_at,
         )
-
-
-def _ensure_heif() -> None:
-    global _heif_registered
-    with _heif_lock:
-        if not _heif_registered:
-            import pillow_heif
-
-            pillow_heif.register_heif_opener()
-            _heif_registered = True
 
 
 def sniff_format(head: bytes) -> str | None:
@@ -182,19 +166,8 @@ def _exif_time(exif: Image.Exif) -> datetime | None:
     return moment
 
 
-def _to_rgb(image: Image.Image) -> Image.Image:
-    if image.mode == "RGB":
-        return image
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGB", rgba.size, (255, 255, 255))
-        background.paste(rgba, mask=rgba.getchannel("A"))
-        return background
-    return image.convert("RGB")
-
-
 def _decode(data: bytes, fmt: str, label: str, settings: Settings) -> tuple[Image.Image, int, int, Image.Exif]:
-    """Fully decode one photo (reduced when the format allows), oriented; raise PhotoRejected if we cannot."""
+    """Fully decode one photo through `vision_models.decode`, checking it on the way; raise PhotoRejected if we cannot."""
     unreadable = (
         f"{label} is not a picture we can read: please send a JPEG, PNG, WEBP or HEIC photo."
     )
@@ -202,7 +175,7 @@ def _decode(data: bytes, fmt: str, label: str, settings: Settings) -> tuple[Imag
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            image = Image.open(io.BytesIO(data), formats=[fmt])
+            image = open_image(data, formats=[fmt])
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise PhotoRejected(_bomb_message(label, None, settings)) from None
         except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
@@ -210,28 +183,14 @@ def _decode(data: bytes, fmt: str, label: str, settings: Settings) -> tuple[Imag
         width, height = image.size
         if width * height > settings.max_image_pixels or width <= 0 or height <= 0:
             raise PhotoRejected(_bomb_message(label, (width, height), settings))
-        if fmt == "JPEG":
-            # DCT scaling: decode a large JPEG at 1/2, 1/4 or 1/8 size, still reading all its data. Everything
-            # downstream (vision 224 px, quality and hashes 512 px) needs a short side of DRAFT_MIN_SIDE at most,
-            # and a 12-megapixel photo decodes about three times faster at 1/4 than at 1/2.
-            image.draft("RGB", (DRAFT_MIN_SIDE, DRAFT_MIN_SIDE))
         try:
-            image.load()
-            exif = image.getexif()  # after load: for PNG, reading EXIF may read the rest of the file
+            exif = load_reduced(image)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise PhotoRejected(_bomb_message(label, (width, height), settings)) from None
         except (OSError, SyntaxError, ValueError, EOFError, struct.error, MemoryError) as exc:
             raise PhotoRejected(damaged) from exc
-    orientation = exif.get(_TAG_ORIENTATION, 1)
-    if orientation in (5, 6, 7, 8):
-        width, height = height, width
-    try:
-        oriented = ImageOps.exif_transpose(image)
-    except Exception:  # an orientation tag Pillow cannot apply: keep the photo as stored
-        oriented = image
-    oriented = _to_rgb(oriented)
-    if max(oriented.size) > WORKING_SIDE:
-        oriented.thumbnail((WORKING_SIDE, WORKING_SIDE), Image.Resampling.BILINEAR)
+    oriented = working_copy(image, exif, (width, height))
+    width, height = oriented_size((width, height), exif)
     return oriented, width, height, exif
 
 
@@ -248,8 +207,6 @@ def read_photo(source: PhotoSource, *, index: int, settings: Settings) -> Incomi
     fmt = sniff_format(data[:16])
     if fmt is None:
         raise PhotoRejected(f"{label} is not a picture we can read: please send a JPEG, PNG, WEBP or HEIC photo.")
-    if fmt == "HEIF":
-        _ensure_heif()
     image, width, height, exif = _decode(data, fmt, label, settings)
     mime, ext = ACCEPTED_FORMATS[fmt]
     return IncomingPhoto(

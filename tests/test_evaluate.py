@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vision_models.evaluate import evaluate, main
+from vision_models.evaluate import evaluate_folder, main
 from vision_models.labels import DAMAGE_LABELS
 from vision_models.metrics import classification_report, expected_calibration_error, fit_temperature
 from vision_models.train import train
@@ -33,7 +33,7 @@ def binary_setup(tmp_path_factory):
 
 def test_binary_folders_are_scored_in_the_binary_view(binary_setup):
     root, weights = binary_setup
-    report = evaluate(root, weights)
+    report = evaluate_folder(root, weights)
     assert report["labels"] == ["intact", "damaged"]
     assert report["n"] == 10
     assert report["binary_accuracy"] == 1.0
@@ -61,7 +61,7 @@ def test_taxonomy_folders_give_a_six_by_six_confusion(tmp_path):
     for k, label in enumerate(DAMAGE_LABELS[:2]):
         (tmp_path / label).mkdir()
         _photo((40 * k, 100, 100), k).save(tmp_path / label / "a.jpg")
-    report = evaluate(tmp_path)
+    report = evaluate_folder(tmp_path)
     assert np.asarray(report["confusion"]).shape == (6, 6)
     assert report["n"] == 2
 

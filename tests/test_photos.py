@@ -13,7 +13,8 @@ from PIL import Image
 from claims.config import Settings
 from claims.errors import PhotoRejected
 from claims.fraud import PHOTO_HASH_HEX_LENGTH, hamming
-from claims.photos import PhotoStore, WORKING_SIDE, read_photo, read_photos, sniff_format
+from claims.photos import PhotoStore, read_photo, read_photos, sniff_format
+from vision_models.decode import WORKING_SIDE
 
 
 @pytest.fixture

@@ -72,11 +72,11 @@ def test_rejects_what_is_not_an_image():
 def test_draft_decoded_photo_reports_its_original_size(photos):
     import io
 
-    from vision_models.features import open_for_model
+    from vision_models.decode import decode_image
 
     buf = io.BytesIO()
     photos[0].resize((3200, 2400)).save(buf, "JPEG", quality=85)
-    image = open_for_model(buf.getvalue())
+    image = decode_image(buf.getvalue())
     assert image.size != (3200, 2400)
     result = check_quality(image)
     assert (result["width"], result["height"]) == (3200, 2400)

@@ -10,8 +10,9 @@ from PIL import Image
 
 from vision_models.classifier import Head, load_damage_classifier
 from vision_models.features import FEATURE_KIND, TUNED_KIND
+from vision_models.image_folder import scan_image_folder
 from vision_models.labels import BINARY_LABELS, DAMAGE_LABELS
-from vision_models.train import _block_inputs, head_logits, main, scan_image_folder, train
+from vision_models.train import _block_inputs, head_logits, main, train
 
 
 def _photo(colour: tuple[int, int, int], seed: int) -> Image.Image:
@@ -117,7 +118,15 @@ def test_no_tune_keeps_the_backbone_frozen(taxonomy_run, tmp_path):
     assert code == 0
     head = Head.load(tmp_path / "f.pt")
     assert head.tail is None and head.feature_kind == FEATURE_KIND
-    assert json.loads((tmp_path / "f.json").read_text())["training"]["fine_tuned"] is None
+    training = json.loads((tmp_path / "f.json").read_text())["training"]
+    assert training["fine_tuned"] is None
+    assert training["command"] == f"python -m vision_models.train {root} --out {tmp_path / 'f.pt'} --no-tune --views 1 --cache {tmp_path / 'c'}"
+
+
+@pytest.mark.parametrize("holdout", [-0.1, 1.0])
+def test_library_refuses_a_holdout_outside_zero_to_one(tmp_path, holdout):
+    with pytest.raises(ValueError, match="holdout"):
+        train(tmp_path, tmp_path / "h.pt", holdout=holdout)
 
 
 def test_scan_rejects_unknown_class_folders(tmp_path):

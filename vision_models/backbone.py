@@ -20,6 +20,8 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
+from vision_models.decode import to_rgb
+
 BN_EPS = 1e-3
 EMBEDDING_DIM = 1280
 NUM_IMAGENET_CLASSES = 1000
@@ -63,7 +65,7 @@ PREPROCESSING = Preprocessing()
 def preprocess(image: Image.Image, prep: Preprocessing = PREPROCESSING) -> torch.Tensor:
     """One PIL image (any mode) -> a normalised float tensor of shape (3, size, size)."""
     if image.mode != "RGB":
-        image = _to_rgb(image)
+        image = to_rgb(image)
     resample = Image.Resampling.BILINEAR if prep.interpolation == "bilinear" else Image.Resampling.BICUBIC
     # reducing_gap lets PIL shrink big images by an integer factor first, which is both fast and alias-free.
     image = image.resize((prep.size, prep.size), resample, reducing_gap=3.0)
@@ -72,25 +74,6 @@ def preprocess(image: Image.Image, prep: Preprocessing = PREPROCESSING) -> torch
     std = np.asarray(prep.std, dtype=np.float32)
     array = (array - mean) / std
     return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
-
-
-def _to_rgb(image: Image.Image) -> Image.Image:
-    """Convert any PIL mode to RGB; transparent pixels become white, as a viewer would show them."""
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGB", rgba.size, (255, 255, 255))
-        background.paste(rgba, mask=rgba.getchannel("A"))
-        return background
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-        array = np.asarray(image, dtype=np.float32)
-        high = float(array.max()) or 1.0
-        return Image.fromarray((array / high * 255).astype(np.uint8)).convert("RGB")
-    if image.mode == "F":
-        array = np.asarray(image, dtype=np.float32)
-        low, high = float(array.min()), float(array.max())
-        scale = (high - low) or 1.0
-        return Image.fromarray(((array - low) / scale * 255).astype(np.uint8)).convert("RGB")
-    return image.convert("RGB")
 
 
 class Conv2dSame(nn.Conv2d):

@@ -34,13 +34,17 @@ from vision_models.backbone import (
     load_backbone,
     preprocess,
 )
-from vision_models.features import FEATURE_DIM, FEATURE_KIND, FEATURE_KINDS, TUNED_KIND, Tail, image_features, open_for_model, tuned_features
+from vision_models.decode import decode_image
+from vision_models.features import FEATURE_DIM, FEATURE_KIND, FEATURE_KINDS, TUNED_KIND, Tail, image_features, tuned_features
 from vision_models.labels import BINARY_LABELS, DAMAGE_LABELS, DAMAGED_LABELS, DamagePrediction
 
 __all__ = ["DamageClassifier", "Head", "load_damage_classifier", "open_for_model", "DEFAULT_WEIGHTS", "LOOKS_LIKE_TOP"]
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "damage_head.pt"
 LOOKS_LIKE_TOP = 3
+
+# A photo file as the model reads it: the one decode of `vision_models.decode`, kept under its older name here.
+open_for_model = decode_image
 
 
 @dataclass
@@ -158,14 +162,14 @@ class DamageClassifier:
         self._categories = imagenet_categories()
 
     def predict(self, image) -> DamagePrediction:
-        """Classify one photo (a PIL image in any mode, a path, or encoded bytes)."""
+        """Classify one photo: a PIL image in any mode, or a path or encoded bytes (decoded by `decode_image`)."""
         return self.predict_batch([image])[0]
 
     def predict_batch(self, images: list) -> list[DamagePrediction]:
         """Classify several photos in one forward pass."""
         if not images:
             return []
-        pil = [img if hasattr(img, "mode") else open_for_model(img) for img in images]
+        pil = [img if hasattr(img, "mode") else decode_image(img) for img in images]
         batch = torch.stack([preprocess(img, self.head.preprocessing) for img in pil])
         with torch.inference_mode():
             if self.head.tail is not None:

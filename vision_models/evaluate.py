@@ -10,29 +10,34 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from vision_models.decode import DECODE_VERSION, decode_image
+from vision_models.image_folder import scan_image_folder
 from vision_models.labels import BINARY_LABELS, DAMAGE_LABELS
 from vision_models.metrics import classification_report
 
 BATCH = 16
 
 
-def evaluate(image_dir, weights=None, *, batch_size: int = BATCH) -> dict:
-    """Predict every photo under `image_dir` and score the predictions. Returns the report as a dict."""
-    from vision_models.classifier import load_damage_classifier, open_for_model
-    from vision_models.features import register_heif
-    from vision_models.train import scan_image_folder
+def evaluate_folder(image_dir: str | os.PathLike, weights: str | os.PathLike | None = None, *,
+                    batch_size: int = BATCH) -> dict:
+    """Predict every photo under `image_dir` and score the predictions. Returns the report as a dict.
 
-    register_heif()
+    Photos are decoded exactly as the serving intake decodes an upload (`vision_models.decode`). Raises
+    FileNotFoundError for a missing folder or weights file, ValueError for a folder layout it cannot score.
+    """
+    from vision_models.classifier import load_damage_classifier  # torch: only when a model is needed
+
     paths, folder_labels, space = scan_image_folder(image_dir)
     clf = load_damage_classifier(weights)
     rows = []
     for i in range(0, len(paths), batch_size):
-        images = [open_for_model(p) for p in paths[i:i + batch_size]]
+        images = [decode_image(p) for p in paths[i:i + batch_size]]
         rows.extend(clf.predict_batch(images))
     six = np.asarray([[p.probabilities[label] for label in DAMAGE_LABELS] for p in rows])
     if space == BINARY_LABELS:
@@ -44,6 +49,7 @@ def evaluate(image_dir, weights=None, *, batch_size: int = BATCH) -> dict:
     report = classification_report(labels, probs, space)
     report["image_dir"] = str(image_dir)
     report["model_version"] = clf.version
+    report["decode"] = DECODE_VERSION
     report["mistakes"] = [
         {"path": str(path), "label": truth, "predicted": pred.label, "damaged_probability": round(pred.damaged_probability, 4)}
         for path, truth, pred in zip(paths, folder_labels, rows)
@@ -106,8 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--confusion-png", type=Path, help="also draw the confusion matrix to this PNG")
     args = parser.parse_args(argv)
     try:
-        report = evaluate(args.image_dir, args.weights)
-    except (FileNotFoundError, ValueError) as exc:
+        report = evaluate_folder(args.image_dir, args.weights)
+    except (OSError, ValueError) as exc:  # a missing folder or file, an unreadable photo, a bad layout
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.confusion_png:

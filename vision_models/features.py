@@ -1,22 +1,20 @@
 """What the damage head sees: pooled backbone features, and the augmentations used to train on them.
 
-Serving, training and evaluation all go through `open_for_model` -> `preprocess` -> `image_features`, so
-the three can never disagree about preprocessing.
+Serving, training and evaluation all go through `vision_models.decode.decode_image` (serving through
+`claims.photos`, which calls the same steps) -> `backbone.preprocess` -> `image_features`, so the three can
+never disagree about preprocessing.
 """
 from __future__ import annotations
 
 import copy
 import io
-import os
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image, ImageEnhance, ImageFilter, ImageOps
 
-from vision_models.backbone import EMBEDDING_DIM, PREPROCESSING, EfficientNetLite0, fuse_batchnorm
+from vision_models.backbone import EMBEDDING_DIM, EfficientNetLite0, fuse_batchnorm
 
 # Mean- and max-pooled 1280-channel head map: the mean says what the photo shows, the max keeps a small
 # local cue (a crack in one corner, a tear) that averaging over the whole photo would wash out.
@@ -29,43 +27,6 @@ FEATURE_KIND = "lite0-head-meanmax-v1"
 TUNED_FROM = 14
 TUNED_KIND = "lite0-tuned14-meanmax-v1"
 FEATURE_KINDS = (FEATURE_KIND, TUNED_KIND)
-
-# Decode JPEGs with both sides at least this long: Image.draft picks the largest 1/2, 1/4 or 1/8 reduction
-# that keeps them so (a 4000x3000 photo decodes at 500x375, several times faster than at full size).
-DRAFT_SIDE = PREPROCESSING.size
-
-
-@lru_cache(maxsize=1)
-def register_heif() -> bool:
-    """Let PIL open HEIC/HEIF photos (iPhones) through pillow-heif, once per process; False if it is missing."""
-    try:
-        from pillow_heif import register_heif_opener
-    except ImportError:
-        return False
-    register_heif_opener()
-    return True
-
-
-def open_for_model(source: str | os.PathLike | bytes | io.BytesIO, *, draft_side: int = DRAFT_SIDE) -> Image.Image:
-    """Open a photo for the model: JPEG decoded at reduced size (fast for 12-megapixel photos), EXIF rotation
-    applied, fully loaded (so a truncated file fails here). The original (w, h) is kept in `info["original_size"]`.
-    """
-    register_heif()
-    if isinstance(source, (bytes, bytearray)):
-        source = io.BytesIO(source)
-    elif isinstance(source, (str, os.PathLike)):
-        source = Path(source)
-    image = Image.open(source)
-    original_size = image.size
-    if image.format == "JPEG":
-        image.draft("RGB", (draft_side, draft_side))
-    image.load()
-    orientation = image.getexif().get(0x0112, 1)
-    if orientation in (5, 6, 7, 8):
-        original_size = (original_size[1], original_size[0])
-    image = ImageOps.exif_transpose(image) if orientation != 1 else image
-    image.info["original_size"] = original_size
-    return image
 
 
 def pooled(fmap: torch.Tensor) -> torch.Tensor:

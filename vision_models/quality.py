@@ -31,7 +31,7 @@ def check_quality(
 
     Returns `{"width", "height", "brightness", "sharpness", "contrast", "issues"}`. `width` and `height` are of
     the original photo: pass `original_size` when `image` is a reduced (draft-decoded) copy; an image from
-    `vision_models.classifier.open_for_model` carries it in `image.info["original_size"]`, used by default.
+    `vision_models.decode.decode_image` carries it in `image.info["original_size"]`, used by default.
     """
     if not isinstance(image, Image.Image):
         raise TypeError(f"expected a PIL image, got {type(image).__name__}")

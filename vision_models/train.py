@@ -22,6 +22,7 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,23 +33,12 @@ import torch.nn.functional as F
 from vision_models import synth
 from vision_models.backbone import BACKBONE_NAME, PREPROCESSING, load_backbone, preprocess
 from vision_models.classifier import Head
-from vision_models.features import (
-    DRAFT_SIDE,
-    FEATURE_DIM,
-    FEATURE_KIND,
-    TUNED_FROM,
-    TUNED_KIND,
-    Tail,
-    augment,
-    image_features,
-    open_for_model,
-    pooled,
-    register_heif,
-)
+from vision_models.decode import DECODE_VERSION, decode_image
+from vision_models.features import FEATURE_DIM, FEATURE_KIND, TUNED_FROM, TUNED_KIND, Tail, augment, image_features, pooled
+from vision_models.image_folder import scan_image_folder
 from vision_models.labels import BINARY_LABELS, DAMAGE_LABELS, is_damaged
 from vision_models.metrics import classification_report, expected_calibration_error, fit_temperature
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".heic", ".heif"}
 DEFAULT_CACHE = Path(os.environ.get("CLAIMBOT_FEATURE_CACHE", "/tmp/claimbot-features"))
 DEFAULT_SYNTHETIC = 1800
 L2_GRID = (3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0)
@@ -116,33 +106,6 @@ class Dataset:
 
 # ----------------------------------------------------------------------------------------------------------
 # data
-
-
-def scan_image_folder(root: str | os.PathLike) -> tuple[list[Path], list[str], tuple[str, ...]]:
-    """Paths, their folder labels, and the label space (taxonomy or binary) of an ImageFolder directory."""
-    root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"{root} is not a directory")
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    names = {p.name for p in folders}
-    if not names:
-        raise ValueError(f"{root} has no class folders (expected e.g. {root}/no_damage/, {root}/broken/ or intact/, damaged/)")
-    if names <= set(BINARY_LABELS):
-        space = BINARY_LABELS
-    elif names <= set(DAMAGE_LABELS):
-        space = DAMAGE_LABELS
-    else:
-        unknown = sorted(names - set(DAMAGE_LABELS) - set(BINARY_LABELS))
-        raise ValueError(f"unknown class folders {unknown}: use the taxonomy labels {list(DAMAGE_LABELS)} or intact/damaged")
-    paths, labels = [], []
-    for folder in folders:
-        for path in sorted(folder.rglob("*")):
-            if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
-                paths.append(path)
-                labels.append(folder.name)
-    if not paths:
-        raise ValueError(f"no images under {root}")
-    return paths, labels, space
 
 
 class FeatureCache:
@@ -235,12 +198,12 @@ def _features_for(items: list[tuple[str, object]], views: int, seed: int, cache:
 def folder_dataset(root, views: int, seed: int, cache: FeatureCache, log, maps: bool = False) -> Dataset:
     """Every photo under `root` as taken plus `views - 1` augmented copies: pooled features, or with `maps`
     the block inputs that fine-tuning starts from."""
-    register_heif()
     paths, labels, space = scan_image_folder(root)
     items = []
     for path in paths:
-        digest = hashlib.sha256(path.read_bytes() + f"draft{DRAFT_SIDE}".encode()).hexdigest()[:24]
-        items.append((digest, lambda p=path: open_for_model(p).convert("RGB")))
+        # Photos are decoded exactly as the serving intake decodes an upload (vision_models.decode).
+        digest = hashlib.sha256(path.read_bytes() + DECODE_VERSION.encode()).hexdigest()[:24]
+        items.append((digest, lambda p=path: decode_image(p)))
     feats = _features_for(items, views, seed, cache, log, maps=maps)
     y = np.asarray([space.index(lab) for lab in labels])
     return Dataset.from_views(feats, y, space, real=True)
@@ -448,17 +411,27 @@ def _weighted_nll(logits: np.ndarray, labels: np.ndarray, cw: np.ndarray) -> flo
 # the command
 
 
-def train(image_dir=None, out="out/damage_head.pt", *, synthetic: int = 0, views: int = 4, holdout: float = 0.2,
-          seed: int = 0, cache_dir: Path | None = DEFAULT_CACHE, tune: bool | None = None, log=print) -> dict:
+def _quiet(message: str) -> None:
+    pass
+
+
+def train(image_dir: str | os.PathLike | None = None, out: str | os.PathLike = "out/damage_head.pt", *,
+          synthetic: int = 0, views: int = 4, holdout: float = 0.2, seed: int = 0,
+          cache_dir: str | os.PathLike | None = DEFAULT_CACHE, tune: bool | None = None,
+          log: Callable[[str], object] = _quiet, command: str | None = None) -> dict:
     """Train, evaluate on a held-out split, refit on everything, write `out` and `out` with .json. Returns the card.
 
     `tune` (default: on for an image folder without synthetic scenes) also fine-tunes the backbone's last
-    blocks on the photos; otherwise the backbone stays frozen and only the linear head is fitted."""
+    blocks on the photos; otherwise the backbone stays frozen and only the linear head is fitted. Progress
+    lines go to `log` (silent by default); `command` is recorded in the card as the command that ran.
+    Raises FileNotFoundError for a missing folder and ValueError for a layout or an option it cannot use."""
     started = time.perf_counter()
     if image_dir is None and not synthetic:
         raise ValueError("give an image folder, or synthetic scenes (--synthetic), or both")
     if views < 1:
         raise ValueError("views must be at least 1")
+    if not 0 <= holdout < 1:
+        raise ValueError("holdout must be in [0, 1)")
     if tune is None:
         tune = image_dir is not None and not synthetic
     if tune and (image_dir is None or synthetic):
@@ -534,6 +507,7 @@ def train(image_dir=None, out="out/damage_head.pt", *, synthetic: int = 0, views
         "backbone": BACKBONE_NAME,
         "feature_kind": final.head.feature_kind,
         "preprocessing": PREPROCESSING.to_dict(),
+        "decode": DECODE_VERSION,
         "data": {
             "image_dir": str(image_dir) if image_dir is not None else None,
             "own_photos": own,
@@ -551,7 +525,7 @@ def train(image_dir=None, out="out/damage_head.pt", *, synthetic: int = 0, views
             "temperature": round(fit.head.temperature, 4),
             "seed": seed,
             "seconds": round(time.perf_counter() - started, 1),
-            "command": " ".join(["python -m vision_models.train", *sys.argv[1:]]) if sys.argv[0].endswith("train.py") else None,
+            "command": command,
         },
         "metrics_heldout": metrics,
     }
@@ -579,10 +553,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give an image folder, --synthetic, or both")
     if not 0 <= args.holdout < 1:
         parser.error("--holdout must be in [0, 1)")
+    command = " ".join(["python -m vision_models.train", *(argv if argv is not None else sys.argv[1:])])
     try:
         train(args.image_dir, args.out, synthetic=args.synthetic, views=args.views, holdout=args.holdout,
-              seed=args.seed, cache_dir=None if args.no_cache else args.cache, tune=args.tune)
-    except (FileNotFoundError, ValueError) as exc:
+              seed=args.seed, cache_dir=None if args.no_cache else args.cache, tune=args.tune, log=print,
+              command=command)
+    except (OSError, ValueError) as exc:  # a missing folder or file, an unreadable photo, a bad layout
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/claimbot serve
+	$(VENV)/bin/claimbot serve --demo --data data/demo
 
 # Debian's chromium for the browser tests; installed only when absent and we are root.
 chromium:

@@ -31,14 +31,14 @@ def _db_path(settings) -> Path:
     return Path(settings.data_dir) / "claims.db"
 
 
-def _open_store(settings, *, must_exist: bool = False, seed_demo: bool = True):
+def _open_store(settings, *, must_exist: bool = False):
     from claims.store import SchemaTooNew, Store
 
     path = _db_path(settings)
     if must_exist and not path.is_file():
         raise click.ClickException(f"no database at {path} (run `claimbot seed-demo` or `claimbot serve` first)")
     try:
-        return Store.open(path, seed_demo=seed_demo)
+        return Store.open(path)
     except SchemaTooNew as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -61,9 +61,11 @@ def main() -> None:
 @data_option
 @click.option("--vision-weights", type=click.Path(dir_okay=False), default=None,
               help="Head weights written by `python -m vision_models.train` (default: the shipped ones).")
-def serve(host: str | None, port: int | None, data: str | None, vision_weights: str | None) -> None:
+@click.option("--demo", is_flag=True,
+              help="Add the demo orders DEMO-1001 ... DEMO-1010 (public test data: never on a real deployment).")
+def serve(host: str | None, port: int | None, data: str | None, vision_weights: str | None, demo: bool) -> None:
     """Start the customer app (/), the review tab (/review) and the dashboard."""
-    from claims import accounts
+    from claims import accounts, demo_orders
 
     host = host or os.environ.get("GRADIO_SERVER_NAME") or DEFAULT_HOST
     try:
@@ -78,11 +80,20 @@ def serve(host: str | None, port: int | None, data: str | None, vision_weights: 
     settings = _settings(data, **overrides)
     try:
         with _open_store(settings) as store:
+            if demo:
+                demo_orders.seed(store)
             generated = accounts.ensure_accounts(store, settings)
+            orders = store.count_orders()
     except ClaimError as exc:
         raise click.ClickException(str(exc)) from None
     if generated:
         click.echo(accounts.announcement(*generated), err=True)
+    if not orders:
+        click.echo(
+            f"No orders in {_db_path(settings)} yet: claims will wait for a person until you import them with "
+            "`claimbot import-orders FILE.csv` (or try the demo with `claimbot serve --demo --data data/demo`).",
+            err=True,
+        )
     from ui.app import serve as serve_app  # imports gradio and the models' code: only here
 
     serve_app(settings=settings, host=host, port=port)
@@ -92,11 +103,12 @@ def serve(host: str | None, port: int | None, data: str | None, vision_weights: 
 @data_option
 def seed_demo(data: str | None) -> None:
     """Create the database if needed and (re)load the demo orders DEMO-1001 ... DEMO-1010."""
-    from claims.demo_orders import DEMO_ORDER_IDS
+    from claims import demo_orders
 
     settings = _settings(data)
-    with _open_store(settings, seed_demo=False) as store:
-        count = store.seed_demo_orders(force=True)
+    with _open_store(settings) as store:
+        count = demo_orders.seed(store, force=True)
+    DEMO_ORDER_IDS = demo_orders.DEMO_ORDER_IDS
     click.echo(f"Seeded {count} demo orders ({DEMO_ORDER_IDS[0]} ... {DEMO_ORDER_IDS[-1]}) into {_db_path(settings)}")
 
 
@@ -132,7 +144,7 @@ def backup(target: str, data: str | None) -> None:
     settings = _settings(data)
     if Path(target).resolve() == _db_path(settings).resolve():
         raise click.ClickException("the backup target is the database itself")
-    with _open_store(settings, must_exist=True, seed_demo=False) as store:
+    with _open_store(settings, must_exist=True) as store:
         store.backup(target)
     click.echo(f"Backed up {_db_path(settings)} to {target}")
 
@@ -146,7 +158,7 @@ def export_labels(folder: str, data: str | None) -> None:
     from claims.service import export_labelled_examples
 
     settings = _settings(data)
-    with _open_store(settings, must_exist=True, seed_demo=False) as store:
+    with _open_store(settings, must_exist=True) as store:
         counts = export_labelled_examples(store, PhotoStore(_db_path(settings).parent / "photos"), folder)
     total = sum(counts.values())
     detail = ", ".join(f"{label}: {n}" for label, n in sorted(counts.items())) or "none yet"

@@ -54,6 +54,15 @@ def demo_orders(now: datetime | None = None) -> list[Order]:
     return orders
 
 
+def seed(store, now: datetime | None = None, *, force: bool = False) -> int:
+    """Add the demo orders to `store` (once per database; again with force, refreshing their dates).
+
+    Only `claimbot seed-demo` and `claimbot serve --demo` call this: the demo customer's address is public,
+    so a real deployment must never hold these orders."""
+    now = now or utcnow()
+    return store.seed_orders(demo_orders(now), now=now, force=force)
+
+
 # --- CSV import ----------------------------------------------------------------------------------
 
 CSV_REQUIRED_COLUMNS = ("order_id", "email", "item_name", "value")

@@ -32,8 +32,6 @@ ReviewActionName = Literal["approve_refund", "approve_replacement", "deny", "req
 Actor = str  # "customer", "system", or "reviewer:<name>"
 
 CLAIM_STATUSES: tuple[str, ...] = ClaimStatus.__args__  # type: ignore[attr-defined]
-OPEN_STATUSES = ("in_review", "info_requested", "needs_more_photos")
-FINAL_STATUSES = ("auto_refund", "auto_replacement", "approved_refund", "approved_replacement", "denied")
 REVIEW_ACTIONS: tuple[str, ...] = ReviewActionName.__args__  # type: ignore[attr-defined]
 
 EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
@@ -203,6 +201,36 @@ class ReviewAction(_Frozen):
     @classmethod
     def _note(cls, v: str) -> str:
         return clean_text(v)
+
+
+class ClaimRecord(_Frozen):
+    """A stored claim as the store returns it. Times are ISO 8601 UTC strings (string order is time order).
+
+    `version` grows by one with every status change; a decision commits only over the version it read.
+    `status_actor` is the kind of actor that set the current status: customer, system or reviewer."""
+
+    claim_id: str
+    order_id: str
+    email: str
+    description: str
+    token_hash: str
+    status: ClaimStatus
+    resolution: Resolution | None = None
+    priority: Priority | None = None
+    reasons: tuple[str, ...] = ()
+    message: str = ""
+    label: str | None = None
+    complaint: dict = Field(default_factory=dict)
+    fraud_signals: tuple[dict, ...] = ()
+    model_versions: dict = Field(default_factory=dict)
+    human_requested: bool = False
+    reviewed: bool = False
+    sla_due_at: str | None = None
+    decided_at: str | None = None
+    created_at: str
+    updated_at: str
+    version: int = 1
+    status_actor: Literal["customer", "system", "reviewer"] = "system"
 
 
 class Event(_Frozen):

@@ -40,8 +40,9 @@ from pathlib import Path
 
 from claims import workflows
 from claims.config import Settings, load_settings
+from claims.errors import InvalidAction
 from claims.models import utcnow
-from claims.store import Store
+from claims.store import PayoutRefused, Store
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +140,7 @@ class OutboxDispatcher:
     def run_once(self, now: datetime | None = None) -> int:
         """Attempt every message due now; returns how many attempts were made."""
         attempts = 0
+        self.store.bury_orphaned_outbox()
         for row in self.store.due_outbox(now or utcnow()):
             if self._stop.is_set():
                 break
@@ -160,6 +162,8 @@ class OutboxDispatcher:
                 self._write_ledger(row, attempt)
         except DeliveryError as exc:
             self._failed(row, attempt, str(exc))
+        except PayoutRefused as exc:  # the database's last word on money: this instruction must never go out
+            self._failed(row, self.settings.webhook_max_attempts, str(exc))
         return True
 
     def _post(self, row: dict, attempt: int) -> None:
@@ -216,17 +220,21 @@ class OutboxDispatcher:
 
 
 def requeue_dead(store: Store) -> int:
-    """Give every dead message a fresh set of attempts under its same idempotency key; its workflow goes
-    back from failed to waiting for delivery. Returns how many were requeued."""
+    """Give every dead message whose claim still wants it a fresh set of attempts under its same idempotency
+    key; its workflow goes back from failed to waiting for delivery. A message for a claim that has since
+    become something else (a refund turned replacement, a reviewer's other decision) stays dead: reviving
+    it would pay twice. Returns how many were requeued."""
     count = 0
     for row in store.outbox_rows(state="dead"):
-        with store.transaction() as tx:
-            workflow = tx.get_workflow(row["workflow_id"])
-            if workflow["state"] == "failed" and workflow["reason"] == "delivery_failed":
+        try:
+            with store.transaction() as tx:
+                workflow = tx.get_workflow(row["workflow_id"])
+                if workflow is None or workflow["state"] != "failed" or workflow["reason"] != "delivery_failed":
+                    continue
                 workflows.retry_delivery(tx, workflow)
-            else:
-                tx.requeue_outbox(row["id"], now=utcnow())
-            count += 1
+                count += 1
+        except InvalidAction as exc:
+            log.warning("outbox message %s stays dead: %s", row["idempotency_key"], exc)
     return count
 
 
@@ -244,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (data / "claims.db").is_file():
         print(f"error: no claims.db in {data}", file=sys.stderr)
         return 2
-    store = Store.open(data / "claims.db", seed_demo=False)
+    store = Store.open(data / "claims.db")
     try:
         dispatcher = OutboxDispatcher(store, settings, poll_seconds=args.poll)
         if args.requeue_dead:

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from claims import messages
+from claims import lifecycle, messages
 from claims.config import Settings
 from claims.errors import InvalidAction
-from claims.models import Order, utcnow
+from claims.models import ClaimRecord, Order, utcnow
 from claims.store import Store, iso
 
 KINDS = ("refund", "replacement")
@@ -39,8 +39,6 @@ TERMINAL_STATES = ("completed", "failed")
 WAITING_STATE = {"refund": "issued", "replacement": "shipped"}
 MESSAGE_STEP = {"refund": "issue", "replacement": "ship"}
 MESSAGE_TYPE = {"refund": "refund.issue", "replacement": "replacement.ship"}
-# Claim statuses that follow when a replacement falls back to a refund.
-_FALLBACK_STATUS = {"auto_replacement": "auto_refund", "approved_replacement": "approved_refund"}
 
 
 class TransitionError(RuntimeError):
@@ -71,15 +69,18 @@ def transition(
 
 
 def start_workflow(
-    tx: Store, claim_id: str, resolution: str, *, settings: Settings, actor: str = "system",
+    tx: Store, claim_id: str, resolution: str, *, settings: Settings, authorised_by: str = "system",
     now: datetime | None = None,
 ) -> dict:
     """Start (or, on a repeat, leave alone) the workflow for an approved claim; call inside a transaction.
 
     A repeat of the same resolution is a no-op (recorded as a `workflow_repeat` event). A different
     resolution while another workflow is live raises InvalidAction, which rolls the approval back: a claim
-    must never be both refunded and replaced. Returns the live workflow row.
+    must never be both refunded and replaced. `authorised_by` is "system" for an automatic approval or
+    "reviewer:<name>": the database lets automation pay an order only once (store.PayoutRefused).
+    Returns the live workflow row.
     """
+    actor = authorised_by
     if resolution not in KINDS:
         raise ValueError(f"unknown resolution {resolution!r}")
     now = now or utcnow()
@@ -101,7 +102,7 @@ def start_workflow(
         # idempotency key; start again by putting that message back in the queue rather than a new one.
         failed = [w for w in existing if w["kind"] == resolution][-1]
         return retry_delivery(tx, failed, actor=actor, now=now)
-    workflow_id = tx.create_workflow(claim_id, resolution, state="created", now=now)
+    workflow_id = _create(tx, tx.get_claim(claim_id), resolution, authorised_by=authorised_by, now=now)
     workflow = tx.get_workflow(workflow_id)
     tx.log_event(claim_id, actor, f"{resolution}_created", at=now,
                  detail={"workflow_id": workflow_id, "kind": resolution, "from": None, "to": "created"})
@@ -113,7 +114,7 @@ def advance(tx: Store, workflow: dict, *, settings: Settings, now: datetime | No
     """Take every step that needs no outside party, up to the state that waits for the outbox."""
     now = now or utcnow()
     claim = tx.get_claim(workflow["claim_id"])
-    order = tx.get_order(claim["order_id"])
+    order = tx.get_order(claim.order_id)
     if workflow["kind"] == "replacement" and workflow["state"] == "approved":
         problem = _reserve(tx, order)
         if problem == "unknown_order":
@@ -123,8 +124,9 @@ def advance(tx: Store, workflow: dict, *, settings: Settings, now: datetime | No
             )
         if problem:
             transition(tx, workflow, "failed", reason=problem, now=now,
-                       detail={"order_id": claim["order_id"]})
-            return _fall_back_to_refund(tx, claim, order, reason=problem, settings=settings, now=now)
+                       detail={"order_id": claim.order_id})
+            return _fall_back_to_refund(tx, claim, order, reason=problem, settings=settings, now=now,
+                                        authorised_by=workflow["authorised_by"])
         workflow = transition(tx, workflow, "reserved", now=now, detail={
             "order_id": order.order_id, "sku": order.sku,
             "stock_left": None if order.stock_count == 0 else order.stock_count - 1,
@@ -182,24 +184,34 @@ def _reserve(tx: Store, order: Order | None) -> str:
     return ""
 
 
+def _create(tx: Store, claim: ClaimRecord, kind: str, *, authorised_by: str, now: datetime) -> int:
+    """A new workflow row: a payout of the order's value (refund) or of one unit (replacement)."""
+    order = tx.get_order(claim.order_id)
+    amount = round(order.value, 2) if (order is not None and kind == "refund") else None
+    return tx.create_workflow(claim.claim_id, kind, state="created", now=now, order_id=claim.order_id,
+                              amount=amount, authorised_by=authorised_by)
+
+
 def _fall_back_to_refund(
-    tx: Store, claim: dict, order: Order | None, *, reason: str, settings: Settings, now: datetime
+    tx: Store, claim: ClaimRecord, order: Order | None, *, reason: str, settings: Settings, now: datetime,
+    authorised_by: str,
 ) -> dict:
     """The replacement could not be reserved: refund instead, and tell the customer in the thread."""
-    text = messages.compose_fallback_to_refund(claim_id=claim["claim_id"], order=order)
-    reasons = list(dict.fromkeys([*claim["reasons"], "out_of_stock_refund"]))
-    status = _FALLBACK_STATUS.get(claim["status"], claim["status"])
-    tx.update_claim(claim["claim_id"], status=status, resolution="refund", reasons=reasons, message=text,
-                    updated_at=iso(now))
-    tx.add_message(claim["claim_id"], actor="bot", kind="fallback_to_refund", text=text, at=now)
-    tx.log_event(claim["claim_id"], "system", "fallback_to_refund", at=now, status=status, reasons=(reason,),
+    text = messages.compose_fallback_to_refund(claim_id=claim.claim_id, order=order)
+    reasons = list(dict.fromkeys([*claim.reasons, "out_of_stock_refund"]))
+    status = lifecycle.FALLBACK_TO_REFUND.get(claim.status, claim.status)
+    if status != claim.status:
+        claim = tx.change_status(claim.claim_id, status, actor="system", expected_version=claim.version,
+                                 resolution="refund", reasons=reasons, message=text, updated_at=iso(now))
+    tx.add_message(claim.claim_id, actor="bot", kind="fallback_to_refund", text=text, at=now)
+    tx.log_event(claim.claim_id, "system", "fallback_to_refund", at=now, status=status, reasons=(reason,),
                  detail={"from": "replacement", "to": "refund", "reason": reason})
-    existing = [w for w in tx.workflows_for_claims([claim["claim_id"]]) if w["kind"] == "refund"]
+    existing = [w for w in tx.workflows_for_claims([claim.claim_id]) if w["kind"] == "refund"]
     if existing:
         return existing[-1] if existing[-1]["state"] != "failed" else retry_delivery(tx, existing[-1], now=now)
-    workflow_id = tx.create_workflow(claim["claim_id"], "refund", state="created", now=now)
+    workflow_id = _create(tx, claim, "refund", authorised_by=authorised_by, now=now)
     workflow = tx.get_workflow(workflow_id)
-    tx.log_event(claim["claim_id"], "system", "refund_created", at=now, reasons=(reason,),
+    tx.log_event(claim.claim_id, "system", "refund_created", at=now, reasons=(reason,),
                  detail={"workflow_id": workflow_id, "kind": "refund", "from": None, "to": "created"})
     workflow = transition(tx, workflow, "approved", reason="out_of_stock_refund", now=now)
     return advance(tx, workflow, settings=settings, now=now)
@@ -211,6 +223,13 @@ def retry_delivery(tx: Store, workflow: dict, *, actor: str = "system", now: dat
     now = now or utcnow()
     key = idempotency_key(workflow["claim_id"], workflow["kind"])
     row = tx.get_outbox_by_key(key)  # the key is UNIQUE: one lookup, not a scan of every dead row
+    claim = tx.get_claim(workflow["claim_id"])
+    if claim is None or lifecycle.RESOLUTION_OF.get(claim.status) != workflow["kind"]:
+        # The claim is no longer a refund (or no longer a replacement): its old instruction stays dead.
+        raise InvalidAction(
+            f"This claim is no longer approved for a {workflow['kind']} ({claim.status if claim else 'missing'}), "
+            "so its failed delivery is not sent again."
+        )
     if workflow["reason"] != "delivery_failed" or row is None or row["state"] != "dead":
         raise InvalidAction(
             f"The {workflow['kind']} for this claim could not go ahead ({workflow['reason'] or 'failed'}); "
@@ -227,15 +246,15 @@ def retry_delivery(tx: Store, workflow: dict, *, actor: str = "system", now: dat
     return tx.get_workflow(workflow["id"])
 
 
-def _payload(workflow: dict, claim: dict, order: Order | None, key: str, settings: Settings, now: datetime) -> dict:
+def _payload(workflow: dict, claim: ClaimRecord, order: Order | None, key: str, settings: Settings, now: datetime) -> dict:
     """The JSON body of the outgoing message (see README, Workflows: payload format)."""
     kind = workflow["kind"]
     body = {
         "type": MESSAGE_TYPE[kind],
         "idempotency_key": key,
-        "claim_id": claim["claim_id"],
+        "claim_id": claim.claim_id,
         "workflow_id": workflow["id"],
-        "order_id": claim["order_id"],
+        "order_id": claim.order_id,
         "created_at": iso(now),
     }
     if kind == "refund":

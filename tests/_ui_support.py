@@ -104,7 +104,7 @@ def open_service(data_dir: Path, *, vision=_DOUBLE, text=_DOUBLE, **settings):
 
     settings = Settings(data_dir=data_dir, reviewers=REVIEWERS_SPEC, **settings)
     return ClaimService.open(
-        data_dir / "claims.db", settings=settings,
+        data_dir / "claims.db", demo=True, settings=settings,
         vision=FakeVision() if vision is _DOUBLE else vision, text=FakeText() if text is _DOUBLE else text,
     )
 

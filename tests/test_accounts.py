@@ -11,7 +11,7 @@ from claims.store import Store
 
 @pytest.fixture
 def store():
-    with Store.open(":memory:", seed_demo=False) as s:
+    with Store.open(":memory:") as s:
         yield s
 
 
@@ -48,7 +48,7 @@ def test_without_configuration_one_random_account_is_created_once(store):
     assert name == "reviewer" and len(password) >= 16
     assert accounts.ensure_accounts(store, settings) is None
     assert accounts.authenticate(store, settings, name, password)
-    other = Store.open(":memory:", seed_demo=False)
+    other = Store.open(":memory:")
     assert accounts.ensure_accounts(other, settings)[1] != password  # random, not a default
     other.close()
 

@@ -1,6 +1,6 @@
-"""`claimbot backup` while the server takes claims, then the restore procedure of README, step by step.
+"""`claimbot backup` while the server takes claims, then the restore procedure of docs/operations.md, step by step.
 
-README, "Reliability and security" > "Backup and restore", lists the commands; `BACKUP_STEPS` and
+docs/operations.md, "Backup and restore", lists the commands; `BACKUP_STEPS` and
 `RESTORE_STEPS` below are the same commands, run here in a shell against a server in its own process
 (`python -m tests._reliability_support`, the real app and store with the model doubles).
 """
@@ -32,7 +32,7 @@ from tests._ui_support import REPO
 pytestmark = pytest.mark.slow
 
 JOBS = 24
-# The README's commands; {claimbot} is the console script, {python} the interpreter that has claimbot installed.
+# The documented commands; {claimbot} is the console script, {python} the interpreter that has claimbot installed.
 BACKUP_STEPS = [
     "{claimbot} backup backups/claims.db --data data",
     "cp -a data/photos backups/",
@@ -56,8 +56,8 @@ def _run(step: str, cwd: Path) -> str:
     return done.stdout
 
 
-def test_the_readme_lists_exactly_the_steps_this_test_follows():
-    readme = (REPO / "README.md").read_text()
+def test_the_operations_page_lists_exactly_the_steps_this_test_follows():
+    readme = (REPO / "docs" / "operations.md").read_text()
     section = readme.split("<!-- section:reliability -->")[1].split("<!-- /section:reliability -->")[0]
     blocks = "\n".join(re.findall(r"```sh\n(.*?)```", section, flags=re.S))
     for step in BACKUP_STEPS + RESTORE_STEPS:

@@ -40,7 +40,7 @@ def test_help_lists_every_command_without_importing_heavy_modules():
 def test_seed_demo_creates_a_fresh_database_with_demo_orders(tmp_path):
     result = run("seed-demo", "--data", str(tmp_path / "d"))
     assert result.exit_code == 0 and "Seeded 10 demo orders (DEMO-1001 ... DEMO-1010)" in result.output
-    with Store.open(tmp_path / "d" / "claims.db", seed_demo=False) as store:
+    with Store.open(tmp_path / "d" / "claims.db") as store:
         assert store.count_orders() == 10 and store.get_order("DEMO-1004") is not None
 
 
@@ -49,7 +49,7 @@ def test_import_orders_adds_valid_rows(tmp_path):
     csv.write_text("order_id,email,item_name,value,delivered_at,in_stock\nSHOP-9,a@b.co,Lamp,20,2026-01-02,no\n")
     result = run("import-orders", str(csv), "--data", str(tmp_path / "d"))
     assert result.exit_code == 0 and "Imported 1 orders" in result.output
-    with Store.open(tmp_path / "d" / "claims.db", seed_demo=False) as store:
+    with Store.open(tmp_path / "d" / "claims.db") as store:
         order = store.get_order("SHOP-9")
         assert order.item_name == "Lamp" and not order.in_stock
 
@@ -71,7 +71,7 @@ def test_backup_copies_the_database(tmp_path):
     run("seed-demo", "--data", str(tmp_path / "d"))
     result = run("backup", str(tmp_path / "copy.db"), "--data", str(tmp_path / "d"))
     assert result.exit_code == 0
-    with Store.open(tmp_path / "copy.db", seed_demo=False) as copy:
+    with Store.open(tmp_path / "copy.db") as copy:
         assert copy.count_orders() == 10
 
 
@@ -130,7 +130,7 @@ def test_export_labels_writes_an_image_folder_of_reviewer_corrections(tmp_path):
     from tests.test_service import FakeText, FakeVision, photo_bytes
 
     data = tmp_path / "d"
-    svc = ClaimService.open(data / "claims.db", settings=Settings(reviewers="ana:pw"),
+    svc = ClaimService.open(data / "claims.db", demo=True, settings=Settings(reviewers="ana:pw"),
                             vision=FakeVision(), text=FakeText())
     claim = svc.submit_claim("DEMO-1001", "demo@example.com", "It arrived broken.", [photo_bytes(1)])
     sha = claim["photos"][0]["sha256"]
@@ -139,7 +139,7 @@ def test_export_labels_writes_an_image_folder_of_reviewer_corrections(tmp_path):
     result = run("export-labels", str(tmp_path / "labels"), "--data", str(data))
     assert result.exit_code == 0 and "Exported 1 labelled photos" in result.output
     assert (tmp_path / "labels" / "surface_damage" / f"{sha}.jpg").is_file()
-    svc = ClaimService.open(data / "claims.db", settings=Settings(reviewers="ana:pw"),
+    svc = ClaimService.open(data / "claims.db", demo=True, settings=Settings(reviewers="ana:pw"),
                             vision=FakeVision(), text=FakeText())
     svc.correct_label(claim["claim_id"], sha, "broken", "ana")
     svc.close()

@@ -151,8 +151,8 @@ def test_submit_claim_stores_a_whole_claim_or_nothing(service, order_id, email, 
     after = row_counts(service.store.path)
     assert after["claims"] == before["claims"] + 1
     stored = service.store.get_claim(result["claim_id"])
-    assert stored["description"] == clean_text(description)
-    assert stored["order_id"] == order_id.strip().upper()
+    assert stored.description == clean_text(description)
+    assert stored.order_id == order_id.strip().upper()
     assert [e["kind"] for e in service.store.events(result["claim_id"])][:2] == ["submitted", "decided"]
     assert result["status"] in ("needs_more_photos", "in_review")  # no photo: never approved automatically
     assert service.claim_status(result["claim_id"], result["access_token"])["claim_id"] == result["claim_id"]

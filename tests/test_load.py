@@ -49,7 +49,7 @@ def _service(data_dir):
     from tests._ui_support import REVIEWERS_SPEC
 
     settings = Settings(data_dir=data_dir, reviewers=REVIEWERS_SPEC, **LOAD_SETTINGS)
-    return ClaimService.open(data_dir / "claims.db", settings=settings)
+    return ClaimService.open(data_dir / "claims.db", demo=True, settings=settings)
 
 
 def _photos_for(index: int) -> int:

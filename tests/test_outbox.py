@@ -112,7 +112,7 @@ def make_service(path, **settings):
     settings.setdefault("reviewers", "ana:correct-horse")
     settings.setdefault("webhook_secret", SECRET)
     settings.setdefault("velocity_max_claims", 100)  # every test claim comes from the one demo email
-    return ClaimService.open(path, settings=Settings(**settings), vision=BrokenEverywhere(), text=ReadsIntent())
+    return ClaimService.open(path, demo=True, settings=Settings(**settings), vision=BrokenEverywhere(), text=ReadsIntent())
 
 
 REFUND_ORDERS = ("DEMO-1001", "DEMO-1007")
@@ -254,7 +254,7 @@ def test_two_dispatchers_never_post_one_message_at_the_same_time(tmp_path):
         file_claims(svc, 4)
         with Receiver(always="slow", slow_seconds=0.1) as receiver:
             settings = svc.settings.model_copy(update={"webhook_url": receiver.url})
-            other = Store.open(tmp_path / "claims.db", seed_demo=False)  # a second process's connection
+            other = Store.open(tmp_path / "claims.db")  # a second process's connection
             try:
                 runs = [
                     threading.Thread(target=OutboxDispatcher(store, settings).drain) for store in (svc.store, other)
@@ -345,7 +345,7 @@ def test_a_dispatcher_killed_mid_delivery_loses_nothing_and_sends_nothing_under_
                 first.kill()
                 first.wait()
         assert first.returncode == -signal.SIGKILL
-        with Store.open(data / "claims.db", seed_demo=False) as store:
+        with Store.open(data / "claims.db") as store:
             assert {r["idempotency_key"]: r["state"] for r in store.outbox_rows()} == {
                 a: "delivered", b: "pending", c: "pending", d: "pending",
             }
@@ -354,7 +354,7 @@ def test_a_dispatcher_killed_mid_delivery_loses_nothing_and_sends_nothing_under_
         second = subprocess.run(command + ["--drain"], cwd=ROOT, env=env, capture_output=True, timeout=120)
         assert second.returncode == 0, second.stderr.decode()[-2000:]
 
-    with Store.open(data / "claims.db", seed_demo=False) as store:
+    with Store.open(data / "claims.db") as store:
         rows = store.outbox_rows()
         assert {row["idempotency_key"] for row in rows} == {a, b, c, d}
         assert all(row["state"] == "delivered" for row in rows)
@@ -366,12 +366,12 @@ def test_a_dispatcher_killed_mid_delivery_loses_nothing_and_sends_nothing_under_
     assert receiver.logic.duplicates == 1
 
 
-def test_the_readme_snippet_verifies_what_the_dispatcher_signs():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+def test_the_documented_snippet_verifies_what_the_dispatcher_signs():
+    readme = (ROOT / "docs" / "workflows.md").read_text(encoding="utf-8")
     section = re.search(r"<!-- section:workflows -->(.*?)<!-- /section:workflows -->", readme, re.S).group(1)
     [snippet] = [block for block in re.findall(r"```python\n(.*?)```", section, re.S) if "verify_signature" in block]
     namespace: dict = {}
-    exec(compile(snippet, "README.md (workflows section)", "exec"), namespace)
+    exec(compile(snippet, "docs/workflows.md", "exec"), namespace)
     body = b'{"idempotency_key":"CLM-1:refund:issue","type":"refund.issue"}'
     assert namespace["verify_signature"](body, sign(body, SECRET), SECRET)
     assert not namespace["verify_signature"](body.replace(b"refund.issue", b"refund.issuE"), sign(body, SECRET), SECRET)

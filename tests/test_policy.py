@@ -307,13 +307,13 @@ def test_every_reason_the_policy_can_give_is_explained():
             assert explain(code).endswith(".")
 
 
-def test_every_reason_code_is_explained_in_the_readme():
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+def test_every_reason_code_is_explained_in_the_policy_page():
+    readme = (Path(__file__).resolve().parent.parent / "docs" / "decision-policy.md").read_text(encoding="utf-8")
     section = re.search(r"<!-- section:policy -->(.*?)<!-- /section:policy -->", readme, re.S).group(1)
     rows = {line.split("|")[1].strip(" `"): line for line in section.splitlines() if line.startswith("| `")}
     for code, explanation in REASON_CODES.items():
-        assert code in rows, f"README policy section lacks reason code {code}"
-        assert rows[code].rstrip().endswith(f"| {explanation} |"), f"README row for {code} should end: {explanation}"
+        assert code in rows, f"docs/decision-policy.md lacks reason code {code}"
+        assert rows[code].rstrip().endswith(f"| {explanation} |"), f"docs/decision-policy.md row for {code} should end: {explanation}"
 
 
 def test_public_reasons_hide_fraud_signals():

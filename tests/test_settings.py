@@ -1,4 +1,4 @@
-"""Settings: every one documented in README, overridable by environment and TOML file, validated."""
+"""Settings: every one documented in docs/settings.md, overridable by environment and TOML file, validated."""
 from __future__ import annotations
 
 import re
@@ -9,13 +9,13 @@ from pydantic import ValidationError
 
 from claims.config import Settings, load_settings
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parent.parent / "docs" / "settings.md"
 
 
 def settings_section() -> str:
     text = README.read_text(encoding="utf-8")
     match = re.search(r"<!-- section:settings -->(.*?)<!-- /section:settings -->", text, re.S)
-    assert match, "README has no settings section"
+    assert match, "docs/settings.md has no settings section"
     return match.group(1)
 
 
@@ -29,7 +29,7 @@ def clean_environment(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("name", list(Settings.model_fields))
 def test_every_setting_is_in_the_readme_table(name):
-    assert re.search(rf"^\| `{name}` \|", settings_section(), re.M), f"README settings table lacks {name}"
+    assert re.search(rf"^\| `{name}` \|", settings_section(), re.M), f"docs/settings.md table lacks {name}"
 
 
 @pytest.mark.parametrize("name, field", list(Settings.model_fields.items()))
@@ -45,14 +45,14 @@ def render_default(field) -> str:
 
 
 def readme_row(name: str, field) -> str:
-    """The README table row for one setting (copy it into README when this test fails)."""
+    """The docs/settings.md table row for one setting (copy it there when this test fails)."""
     return f"| `{name}` | {render_default(field)} | {field.description} |"
 
 
 @pytest.mark.parametrize("name, field", list(Settings.model_fields.items()))
 def test_readme_shows_each_settings_current_default_and_help(name, field):
     expected = readme_row(name, field)
-    assert expected in settings_section().splitlines(), f"README settings row should read:\n{expected}"
+    assert expected in settings_section().splitlines(), f"docs/settings.md row should read:\n{expected}"
 
 
 def test_readme_lists_no_setting_that_does_not_exist():

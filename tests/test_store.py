@@ -7,12 +7,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from claims import demo_orders
 from claims.demo_orders import DEMO_ORDER_IDS, OrdersFileError, read_orders_csv
+from claims.lifecycle import IllegalTransition
 from claims.models import Order, StoredPhoto, utcnow
-from claims.store import SCHEMA_VERSION, SchemaTooNew, Store, iso, parse_time
+from claims.store import SCHEMA_VERSION, SchemaTooNew, StaleClaim, Store, iso, parse_time
 
 TABLES = {
-    "meta", "orders", "claims", "photos", "claim_photos", "messages", "events", "reviews", "review_locks",
+    "meta", "orders", "claims", "photos", "claim_photos", "messages", "events", "review_locks",
     "labelled_examples", "reviewers", "login_attempts", "idempotency_keys", "workflows", "outbox", "ledger",
 }
 
@@ -20,6 +22,7 @@ TABLES = {
 @pytest.fixture
 def store(tmp_path):
     with Store.open(tmp_path / "claims.db") as s:
+        demo_orders.seed(s)
         yield s
 
 
@@ -51,7 +54,7 @@ def test_reopening_a_migrated_database_keeps_its_data(tmp_path):
     with Store.open(path) as store:
         store.insert_claim(claim_row())
     with Store.open(path) as store:
-        assert store.get_claim("CLM-AAAAAAAAAA")["description"] == "box crushed"
+        assert store.get_claim("CLM-AAAAAAAAAA").description == "box crushed"
         assert store.schema_version() == SCHEMA_VERSION
 
 
@@ -70,11 +73,13 @@ def test_uses_wal_foreign_keys_and_a_busy_timeout(store):
     assert store.conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
 
 
-def test_demo_orders_are_seeded_once_on_first_open(tmp_path):
+def test_a_new_database_has_no_orders_until_demo_orders_are_asked_for(tmp_path):
     path = tmp_path / "claims.db"
     with Store.open(path) as store:
-        assert store.count_orders() == len(DEMO_ORDER_IDS) == 10
+        assert store.count_orders() == 0
+        assert demo_orders.seed(store) == len(DEMO_ORDER_IDS) == 10
         first = store.get_order("DEMO-1001").delivered_at
+        assert demo_orders.seed(store) == 0  # once per database unless forced
     with Store.open(path) as store:
         assert store.count_orders() == 10
         assert store.get_order("DEMO-1001").delivered_at == first
@@ -105,15 +110,39 @@ def test_order_round_trip_keeps_every_field(store):
 def test_claim_round_trip_decodes_json_columns(store):
     store.insert_claim(claim_row())
     claim = store.get_claim("CLM-AAAAAAAAAA")
-    assert claim["reasons"] == ["low_confidence"] and claim["complaint"] == {"intent": "refund"}
-    store.update_claim("CLM-AAAAAAAAAA", status="approved_refund", reasons=["reviewer"])
-    claim = store.get_claim("CLM-AAAAAAAAAA")
-    assert (claim["status"], claim["reasons"]) == ("approved_refund", ["reviewer"])
+    assert claim.reasons == ("low_confidence",) and claim.complaint == {"intent": "refund"} and claim.version == 1
+    claim = store.change_status("CLM-AAAAAAAAAA", "approved_refund", actor="reviewer", expected_version=1,
+                                reasons=["reviewer"])
+    assert (claim.status, claim.reasons, claim.version, claim.status_actor) == (
+        "approved_refund", ("reviewer",), 2, "reviewer")
+    assert store.get_claim("CLM-AAAAAAAAAA") == claim
 
 
-def test_unknown_status_is_refused_by_the_schema(store):
-    with pytest.raises(sqlite3.IntegrityError):
+def test_a_status_change_over_a_stale_version_changes_nothing(store):
+    store.insert_claim(claim_row())
+    store.change_status("CLM-AAAAAAAAAA", "denied", actor="reviewer", expected_version=1)
+    with pytest.raises(StaleClaim):
+        store.change_status("CLM-AAAAAAAAAA", "auto_refund", actor="system", expected_version=1)
+    assert store.get_claim("CLM-AAAAAAAAAA").status == "denied"
+
+
+def test_the_status_changes_only_through_the_lifecycle(store):
+    store.insert_claim(claim_row())
+    with pytest.raises(ValueError, match="change_status"):
+        store.update_claim("CLM-AAAAAAAAAA", status="denied")
+    with pytest.raises(IllegalTransition):
+        store.change_status("CLM-AAAAAAAAAA", "denied", actor="system", expected_version=1)
+    with pytest.raises(IllegalTransition):
+        store.insert_claim(claim_row("CLM-BBBBBBBBBB", status="approved_refund"))
+    assert store.get_claim("CLM-AAAAAAAAAA").status == "in_review" and store.get_claim("CLM-BBBBBBBBBB") is None
+
+
+def test_unknown_status_is_refused_by_the_lifecycle_and_the_schema(store):
+    with pytest.raises(IllegalTransition):
         store.insert_claim(claim_row(status="maybe"))
+    with pytest.raises(sqlite3.IntegrityError):
+        store.conn.execute("INSERT INTO claims (claim_id, order_id, email, description, token_hash, status, "
+                           "created_at, updated_at) VALUES ('X', 'O', 'e', 'd', 't', 'maybe', 'n', 'n')")
 
 
 def test_one_photo_file_can_belong_to_several_claims(store):
@@ -155,10 +184,10 @@ def test_transaction_commits_everything_or_nothing(store):
     store.insert_claim(claim_row())
     with pytest.raises(RuntimeError):
         with store.transaction():
-            store.update_claim("CLM-AAAAAAAAAA", status="approved_refund")
+            store.change_status("CLM-AAAAAAAAAA", "approved_refund", actor="reviewer", expected_version=1)
             store.log_event("CLM-AAAAAAAAAA", "reviewer:ana", "reviewed", status="approved_refund")
             raise RuntimeError("crash between the two writes")
-    assert store.get_claim("CLM-AAAAAAAAAA")["status"] == "in_review"
+    assert store.get_claim("CLM-AAAAAAAAAA").status == "in_review"
     assert store.events("CLM-AAAAAAAAAA") == []
 
 
@@ -232,7 +261,7 @@ def test_backup_copies_a_consistent_database(store, tmp_path):
     store.insert_claim(claim_row())
     target = tmp_path / "backup" / "copy.db"
     store.backup(target)
-    with Store.open(target, seed_demo=False) as copy:
+    with Store.open(target) as copy:
         assert copy.get_claim("CLM-AAAAAAAAAA") is not None
         assert copy.schema_version() == SCHEMA_VERSION
 

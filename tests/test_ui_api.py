@@ -423,7 +423,7 @@ def test_serve_prints_the_generated_reviewer_password_once_and_runs_the_app(tmp_
     assert "password" not in capsys.readouterr().err  # shown once only
     from claims.service import ClaimService
 
-    with ClaimService.open(tmp_path / "claims.db", settings=Settings(data_dir=tmp_path, reviewers="")) as svc:
+    with ClaimService.open(tmp_path / "claims.db", demo=True, settings=Settings(data_dir=tmp_path, reviewers="")) as svc:
         assert svc.authenticate("reviewer", password)
 
 

@@ -20,7 +20,7 @@ REPLACEMENT_PATH = ["created", "approved", "reserved", "shipped", "completed"]
 @pytest.fixture
 def svc(tmp_path):
     service = ClaimService.open(
-        tmp_path / "claims.db", settings=Settings(reviewers="ana:correct-horse"),
+        tmp_path / "claims.db", demo=True, settings=Settings(reviewers="ana:correct-horse"),
         vision=BrokenEverywhere(), text=ReadsIntent(),
     )
     yield service
@@ -190,7 +190,7 @@ def test_a_different_resolution_while_one_is_under_way_is_refused_and_changes_no
     stock = svc.store.get_order("DEMO-1002").stock_count
     with pytest.raises(InvalidAction, match="refund is already under way"):
         approve(svc, claim["claim_id"], "approve_replacement")
-    assert svc.store.get_claim(claim["claim_id"])["status"] == "in_review"
+    assert svc.store.get_claim(claim["claim_id"]).status == "in_review"
     assert [w["kind"] for w in workflows_of(svc, claim["claim_id"])] == ["refund"]
     assert svc.store.get_order("DEMO-1002").stock_count == stock
     assert approve(svc, claim["claim_id"], "approve_refund")["status"] == "approved_refund"
@@ -204,7 +204,7 @@ def test_a_claim_whose_refund_is_under_way_cannot_be_denied_and_stays_in_review(
     svc.open_case(claim["claim_id"], "ana")
     with pytest.raises(InvalidAction, match="cannot be denied"):
         svc.decide(claim["claim_id"], "ana", "deny", note="Not covered.")
-    assert svc.store.get_claim(claim["claim_id"])["status"] == "in_review"
+    assert svc.store.get_claim(claim["claim_id"]).status == "in_review"
 
 
 def test_a_replacement_for_an_unknown_order_is_refused(svc):
@@ -213,7 +213,7 @@ def test_a_replacement_for_an_unknown_order_is_refused(svc):
     with pytest.raises(InvalidAction, match="not in the order list"):
         approve(svc, claim["claim_id"], "approve_replacement")
     assert workflows_of(svc, claim["claim_id"]) == []
-    assert svc.store.get_claim(claim["claim_id"])["status"] == "in_review"
+    assert svc.store.get_claim(claim["claim_id"]).status == "in_review"
 
 
 @pytest.mark.parametrize(("kind", "state", "to_state"), [
@@ -226,7 +226,8 @@ def test_a_replacement_for_an_unknown_order_is_refused(svc):
 def test_a_transition_outside_the_state_machine_is_refused(svc, kind, state, to_state):
     claim = submit(svc, "SHOP-404", "It arrived broken.")
     with svc.store.transaction() as tx:
-        workflow = tx.get_workflow(tx.create_workflow(claim["claim_id"], kind, state=state, now=utcnow()))
+        workflow = tx.get_workflow(tx.create_workflow(claim["claim_id"], kind, state=state, now=utcnow(),
+                                                      order_id="SHOP-404", amount=None, authorised_by="reviewer:ana"))
     with pytest.raises(workflows.TransitionError), svc.store.transaction() as tx:
         workflows.transition(tx, workflow, to_state)
     assert svc.store.get_workflow(workflow["id"])["state"] == state

@@ -10,17 +10,15 @@ from pathlib import Path
 
 import gradio as gr
 
+from claims import lifecycle
 from claims.errors import ClaimError
 from ui._errors import shown_as
 from ui._html import card, esc, status_copy, status_pill, thread_html, thumbnail_data_uri
 
 HUMAN_FALLBACK_DESCRIPTION = "I would like to talk to a person about my delivery."
-# Statuses in which the customer can still add a message or photos (the service decides again).
-REPLY_STATUSES = ("needs_more_photos", "in_review", "info_requested", "denied")
-
-
 def reply_box_update(result: dict):
-    return gr.update(visible=result.get("status") in REPLY_STATUSES)
+    # Shown while the customer can still add a message or photos (the service decides again).
+    return gr.update(visible=result.get("status") in lifecycle.CUSTOMER_MAY_ADD)
 
 
 # The service's specific errors become a message on the page (and an error for API clients).

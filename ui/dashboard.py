@@ -13,6 +13,7 @@ import gradio as gr
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from claims import lifecycle
 from ui._html import esc, fmt_duration, humanize, parse_time
 from vision_models.labels import DAMAGE_LABELS
 
@@ -24,7 +25,6 @@ PERIODS: dict[str, timedelta] = {
     "Last 365 days": timedelta(days=365),
 }
 # Statuses that mean a person took (or is taking) the decision.
-PERSON_STATUSES = ("in_review", "info_requested", "approved_refund", "approved_replacement", "denied")
 # Codes that say how a claim was resolved, not why it needed a person.
 NOT_ESCALATION_REASONS = {"default_for_label", "out_of_stock_refund"}
 COLORS = {"auto": "#4f46e5", "person": "#f59e0b", "open": "#94a3b8", "breached": "#dc2626", "met": "#16a34a"}
@@ -87,7 +87,7 @@ def summarize(data: dict) -> dict:
     claims = data.get("claims") or []
     decided = [c for c in claims if c.get("decided_at")]
     auto = [c for c in claims if c.get("automated")]
-    escalated = [c for c in claims if c.get("status") in PERSON_STATUSES]
+    escalated = [c for c in claims if c.get("status") in lifecycle.ESCALATED]
     auto_hours = [h for c in auto if (h := _decision_hours(c)) is not None]
     person_hours = [h for c in escalated if (h := _decision_hours(c)) is not None]
     return {

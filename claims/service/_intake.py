@@ -1,0 +1,372 @@
+"""The customer's side: file a claim, read it, add to it, ask for a person.
+
+The models run outside any lock; everything a decision rests on that other requests can change (earlier
+claims on the order, photos of other claims, claims from the same email, the claim's own status) is read
+inside the write transaction that commits the decision (BEGIN IMMEDIATE: nobody else can write meanwhile,
+in this process or another), so two concurrent claims on one order cannot both pass the checks. Adding to
+a claim is a compare-and-set on its version: if the claim changed while the models ran, the work is done
+again on what it now holds, and a reviewer's decision made meanwhile is never overwritten.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+
+from pydantic import ValidationError
+
+from claims import fraud, lifecycle, policy
+from claims.errors import InvalidAction, InvalidInput, RateLimited
+from claims.models import (
+    ClaimRecord,
+    ClaimSubmission,
+    ComplaintAnalysis,
+    Decision,
+    Evidence,
+    Order,
+    PhotoEvidence,
+    PhotoQuality,
+    StoredPhoto,
+    utcnow,
+)
+from claims.photos import IncomingPhoto, PhotoSource, read_photos
+from claims.service._base import ServiceBase, dedupe, token_hash
+from claims.service._views import customer_texts, status_dict
+from claims.store import Store, iso
+from vision_models.labels import DamagePrediction
+
+IDEMPOTENCY_TTL = timedelta(hours=24)
+_ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"  # base32: no 0/1/8/9 to confuse with O/I/B/g
+# How often add_evidence starts over when the claim keeps changing under it, before asking to try again.
+_MAX_ATTEMPTS = 4
+
+
+def new_claim_id() -> str:
+    return "CLM-" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(10))
+
+
+def _pydantic_message(error: ValidationError) -> str:
+    first = error.errors()[0]
+    message = str(first.get("msg", "invalid input"))
+    return message.removeprefix("Value error, ")
+
+
+class Intake(ServiceBase):
+    _text_pool: ThreadPoolExecutor
+
+    def submit_claim(
+        self, order_id: str, email: str, description: str, photos: Sequence[PhotoSource] | None = (),
+        idempotency_key: str | None = None,
+    ) -> dict:
+        """File a claim and decide it. Returns the claim_status dict plus `access_token`."""
+        submission = self._validate_submission(order_id, email, description, idempotency_key)
+        key = submission.idempotency_key
+        fingerprint = hashlib.sha256(
+            json.dumps([submission.order_id, submission.email, submission.description]).encode()
+        ).hexdigest()
+        if key:
+            self.store.purge_idempotency(utcnow() - IDEMPOTENCY_TTL)
+            replay = self._replay(key, fingerprint)
+            if replay is not None:
+                return replay
+        self._check_rate(self.store, submission.email, utcnow())  # early, cheap; checked again when writing
+        # The complaint is read while the photos decode and the vision model runs: they overlap.
+        complaint_future = self._text_pool.submit(self.models.text.analyze, submission.description)
+        try:
+            incoming = read_photos(photos, self.settings)
+            photo_evidence, photo_facts = self._look_at(incoming)
+        except BaseException:
+            complaint_future.cancel()  # a rejected photo ends the request; the reading, if started, is dropped
+            raise
+        complaint = complaint_future.result()
+        versions = self.models.versions()
+        claim_id, token = new_claim_id(), secrets.token_urlsafe(24)
+        stored = [photo.to_stored() for photo in incoming]
+
+        with self.store.transaction() as tx:
+            if key:
+                replay = self._replay(key, fingerprint)  # a concurrent retry won the race
+                if replay is not None:
+                    return replay
+            now = utcnow()
+            self._check_rate(tx, submission.email, now)
+            order = tx.get_order(submission.order_id)
+            evidence = self._evidence(
+                tx, claim_id, photo_evidence, stored, complaint, email=submission.email,
+                order_id=submission.order_id, order=order, now=now,
+            )
+            decision = self._decide(tx, evidence, submission.order_id)
+            self.photos.save_all(incoming)  # content-addressed and atomic; a rollback leaves only a spare file
+            new_claim = {
+                "claim_id": claim_id, "order_id": submission.order_id, "email": submission.email,
+                "description": submission.description, "token_hash": token_hash(token), "created_at": iso(now),
+            }
+
+            def attach_what_the_customer_sent() -> None:
+                self._attach_photos(tx, claim_id, incoming, photo_facts)
+                tx.add_message(claim_id, actor="customer", kind="claim", text=submission.description,
+                               photos=[p.sha256 for p in incoming], at=now)
+                tx.log_event(claim_id, "customer", "submitted", at=now, detail={
+                    "order_id": submission.order_id, "photos": [p.sha256 for p in incoming],
+                    "idempotency_key": bool(key),
+                })
+
+            self.apply_decision(
+                tx, None, decision, order=order, actor="system", kind="decided", now=now, new_claim=new_claim,
+                complaint=complaint, signals=evidence.fraud_signals, versions=versions,
+                before_announcing=attach_what_the_customer_sent,
+            )
+            if key:
+                tx.put_idempotency(key, fingerprint=fingerprint, claim_id=claim_id, access_token=token)
+        result = status_dict(self.store, self._claim(claim_id))
+        result["access_token"] = token
+        return result
+
+    def claim_status(self, claim_id: str, access_token: str) -> dict:
+        return status_dict(self.store, self._claim_for(claim_id, access_token))
+
+    def request_human(self, claim_id: str, access_token: str, message: str = "") -> dict:
+        """Hand the claim to a person (priority high), whatever its status; nothing needs repeating."""
+        claim_id = self._claim_for(claim_id, access_token).claim_id
+        text = self._message_text(message, required=False)
+        with self.store.transaction() as tx:
+            claim = self._claim(claim_id)  # read inside the transaction: the decision rests on this version
+            now = utcnow()
+            decision = Decision(
+                status="in_review", priority="high", reasons=tuple(dedupe(["human_requested", *claim.reasons])),
+                label=claim.label, resolution=claim.resolution if claim.status in lifecycle.APPROVED else None,
+            )
+            tx.add_message(claim_id, actor="customer", kind="human_requested", text=text, at=now)
+            tx.update_claim(claim_id, human_requested=1)
+            self.apply_decision(
+                tx, claim, decision, order=tx.get_order(claim.order_id), actor="customer", kind="human_requested",
+                now=now, detail={"previous_status": claim.status, "message": text},
+            )
+        return status_dict(self.store, self._claim(claim_id))
+
+    def add_evidence(
+        self, claim_id: str, access_token: str, message: str = "", photos: Sequence[PhotoSource] | None = (),
+    ) -> dict:
+        """Append a message and/or photos to the thread and decide again with everything the claim holds."""
+        first = self._claim_for(claim_id, access_token)
+        claim_id = first.claim_id
+        if first.status not in lifecycle.CUSTOMER_MAY_ADD:
+            raise InvalidAction(
+                "Your claim is already approved, so there is nothing more to send. "
+                'If something is still wrong, press "Talk to a person".'
+            )
+        text = self._message_text(message, required=False)
+        received = read_photos(photos, self.settings)
+        if not text and not received:
+            raise InvalidInput("Please add a message or at least one photo.")
+        looked: dict[str, tuple[PhotoEvidence, dict]] = {}  # the models' verdicts survive a retry
+        seen = first
+        for _ in range(_MAX_ATTEMPTS):
+            held = self.store.claim_photos(claim_id)
+            held_shas = {row["sha256"] for row in held}
+            incoming = [photo for photo in received if photo.sha256 not in held_shas]
+            fresh = [photo for photo in incoming if photo.sha256 not in looked]
+            for photo, evidence, facts in zip(fresh, *self._look_at(fresh)):
+                looked[photo.sha256] = (evidence, facts)
+            complaint = self.models.text.analyze("\n\n".join(customer_texts(self.store, claim_id) + ([text] if text else [])))
+            versions = self.models.versions()
+            with self.store.transaction() as tx:
+                claim = self._claim(claim_id)
+                if claim.version != seen.version:
+                    if claim.status in lifecycle.SETTLED:
+                        # Decided while the models ran (a reviewer, or another message that was enough):
+                        # that decision stands; what the customer sent is kept in the thread.
+                        self._record_late_evidence(tx, claim, incoming, looked, text)
+                        break
+                    seen = claim  # the claim moved on while the models ran: look again at what it holds now
+                    continue
+                now = utcnow()
+                photo_evidence = [_evidence_of(row) for row in held] + [looked[p.sha256][0] for p in incoming]
+                stored = [_stored_of(row) for row in held] + [photo.to_stored() for photo in incoming]
+                order = tx.get_order(claim.order_id)
+                evidence = self._evidence(
+                    tx, claim_id, photo_evidence, stored, complaint, email=claim.email, order_id=claim.order_id,
+                    order=order, now=now, human_requested=claim.human_requested,
+                )
+                decision = self._decide(tx, evidence, claim.order_id)
+                if claim.reviewed and decision.status != "needs_more_photos":
+                    # A person already took part (asked a question, or declined): the answer goes back to them.
+                    decision = Decision(
+                        status="in_review", priority=decision.priority or claim.priority or "normal",
+                        reasons=tuple(dedupe(["customer_replied", *decision.reasons])), label=decision.label,
+                    )
+                self.photos.save_all(incoming)
+                self._attach_photos(tx, claim_id, incoming, [looked[p.sha256][1] for p in incoming], after=len(held))
+                tx.add_message(claim_id, actor="customer", kind="more_evidence", text=text,
+                               photos=[p.sha256 for p in incoming], at=now)
+                tx.log_event(claim_id, "customer", "evidence_added", at=now, status=claim.status, detail={
+                    "photos": [p.sha256 for p in incoming], "message_chars": len(text),
+                })
+                self.apply_decision(
+                    tx, claim, decision, order=order, actor="system", kind="decided", now=now,
+                    complaint=complaint, signals=evidence.fraud_signals, versions=versions,
+                )
+                break
+        else:
+            raise RateLimited("Your claim is being updated right now; please send your message again in a moment.")
+        return status_dict(self.store, self._claim(claim_id))
+
+    def customer_photo(self, claim_id: str, access_token: str, sha256: str):
+        """The stored file of one photo of this claim (and only of this claim)."""
+        from claims.errors import ClaimNotFound
+
+        claim = self._claim_for(claim_id, access_token)
+        for row in self.store.claim_photos(claim.claim_id):
+            if row["sha256"] == sha256:
+                return self.photos.path_for(row["sha256"], row["ext"])
+        raise ClaimNotFound("This claim has no such photo.")
+
+    # --- internals --------------------------------------------------------------------------------
+
+    def _record_late_evidence(
+        self, tx: Store, claim: ClaimRecord, incoming: Sequence[IncomingPhoto],
+        looked: dict[str, tuple[PhotoEvidence, dict]], text: str,
+    ) -> None:
+        """Keep what the customer sent while the claim was being decided, without deciding again: that
+        decision stands (a reviewer's is never overwritten), and "Talk to a person" is still there."""
+        now = utcnow()
+        held = len(tx.claim_photos(claim.claim_id))
+        held_shas = {row["sha256"] for row in tx.claim_photos(claim.claim_id)}
+        incoming = [p for p in incoming if p.sha256 not in held_shas]
+        self.photos.save_all(incoming)
+        self._attach_photos(tx, claim.claim_id, incoming, [looked[p.sha256][1] for p in incoming], after=held)
+        tx.add_message(claim.claim_id, actor="customer", kind="more_evidence", text=text,
+                       photos=[p.sha256 for p in incoming], at=now)
+        tx.log_event(claim.claim_id, "customer", "evidence_after_review", at=now, status=claim.status, detail={
+            "photos": [p.sha256 for p in incoming], "message_chars": len(text),
+        })
+
+    def _check_rate(self, reader: Store, email: str, now: datetime) -> None:
+        if reader.count_claims_by_email(email, now - timedelta(hours=1)) >= self.settings.submissions_per_email_per_hour:
+            raise RateLimited(
+                "We have received many claims from this email address in the last hour. "
+                "Please wait a little before sending another, or add to one of your existing claims."
+            )
+
+    def _validate_submission(self, order_id, email, description, idempotency_key) -> ClaimSubmission:
+        try:
+            submission = ClaimSubmission(
+                order_id=str(order_id or ""), email=str(email or ""), description=str(description or ""),
+                idempotency_key=(str(idempotency_key).strip() or None) if idempotency_key else None,
+            )
+        except ValidationError as exc:
+            raise InvalidInput(_pydantic_message(exc)) from None
+        length = len(submission.description)
+        if length < self.settings.min_description_chars:
+            raise InvalidInput("Please tell us in a few more words what happened to your delivery.")
+        if length > self.settings.max_description_chars:
+            raise InvalidInput(
+                f"Your description is {length} characters long; please keep it under "
+                f"{self.settings.max_description_chars} characters."
+            )
+        return submission
+
+    def _replay(self, key: str, fingerprint: str) -> dict | None:
+        row = self.store.get_idempotency(key)
+        if row is None:
+            return None
+        if not hmac.compare_digest(row["fingerprint"], fingerprint):
+            raise InvalidInput("This submission key was already used for a different claim.")
+        result = status_dict(self.store, self._claim(row["claim_id"]))
+        result["access_token"] = row["access_token"]
+        return result
+
+    def _look_at(self, incoming: Sequence[IncomingPhoto]) -> tuple[list[PhotoEvidence], list[dict]]:
+        """Quality checks and one vision batch over the decoded photos."""
+        if not incoming:
+            return [], []
+        from vision_models.quality import check_quality
+
+        s = self.settings
+        qualities = []
+        for photo in incoming:
+            measured = check_quality(
+                photo.image, min_side=s.min_photo_side, dark_brightness=s.dark_brightness,
+                blur_sharpness=s.blur_sharpness, uniform_stddev=s.uniform_stddev,
+                original_size=(photo.width, photo.height),
+            )
+            qualities.append(PhotoQuality(
+                width=measured["width"], height=measured["height"], brightness=measured["brightness"],
+                sharpness=measured["sharpness"], issues=tuple(measured["issues"]),
+            ))
+        predictions = self.models.vision.predict_batch([photo.image for photo in incoming])
+        if len(predictions) != len(incoming):
+            raise RuntimeError("the vision model returned a different number of predictions than photos")
+        evidence = [
+            PhotoEvidence(sha256=photo.sha256, prediction=prediction, quality=quality)
+            for photo, prediction, quality in zip(incoming, predictions, qualities)
+        ]
+        facts = [
+            {"prediction": prediction.to_dict(), "quality": quality.model_dump(mode="json")}
+            for prediction, quality in zip(predictions, qualities)
+        ]
+        return evidence, facts
+
+    def _evidence(
+        self, tx: Store, claim_id: str, photo_evidence: Sequence[PhotoEvidence], photos: Sequence[StoredPhoto],
+        complaint: ComplaintAnalysis, *, email: str, order_id: str, order: Order | None, now: datetime,
+        human_requested: bool = False,
+    ) -> Evidence:
+        """Everything the policy decides on, read through `tx` (call inside the deciding transaction)."""
+        on_order = tx.claims_on_order(order_id, exclude=claim_id)
+        window = now - timedelta(hours=self.settings.velocity_window_hours)
+        signals = fraud.detect_fraud(
+            photos,
+            tx.photos_of_other_claims(claim_id),
+            recent_claims_by_email=tx.count_claims_by_email(email, window, exclude=claim_id),
+            recent_claims_on_order=sum(1 for c in on_order if c["created_at"] >= iso(window)),
+            resolved_claims_on_order=[c["claim_id"] for c in on_order if c["status"] in lifecycle.APPROVED],
+            order=order,
+            settings=self.settings,
+        )
+        return Evidence(
+            photos=tuple(photo_evidence), complaint=complaint, order=order,
+            order_email_matches=order is None or order.email.lower() == email,
+            fraud_signals=tuple(signals), other_claims_on_order=len(on_order),
+            human_requested=human_requested, now=now,
+        )
+
+    def _decide(self, tx: Store, evidence: Evidence, order_id: str) -> Decision:
+        decision = policy.decide(evidence, self.settings)
+        if decision.status == "denied":  # automation may approve; only a person may deny
+            decision = Decision(status="in_review", priority="normal", reasons=decision.reasons, label=decision.label)
+        if decision.status in lifecycle.AUTOMATED and tx.live_payouts_on_order(order_id):
+            # The policy escalates claims on an order that was claimed before; this is the last word on
+            # money: automation never pays an order that already has a payout.
+            decision = Decision(status="in_review", priority="normal", label=decision.label,
+                                reasons=tuple(dedupe([*decision.reasons, "order_already_resolved"])))
+        return decision
+
+    @staticmethod
+    def _attach_photos(
+        tx: Store, claim_id: str, incoming: Sequence[IncomingPhoto], facts: Sequence[dict], *, after: int = 0,
+    ) -> None:
+        """Record the photos and link them to the claim, numbered on from the `after` it already holds."""
+        for position, (photo, photo_facts) in enumerate(zip(incoming, facts), start=after + 1):
+            tx.add_photo(photo.to_stored(), ext=photo.ext)
+            tx.link_photo(claim_id, photo.sha256, position=position, original_name=photo.original_name,
+                          **photo_facts)
+
+
+def _evidence_of(row: dict) -> PhotoEvidence:
+    prediction = DamagePrediction.from_dict(row["prediction"]) if row["prediction"] else None
+    quality = PhotoQuality(**{**row["quality"], "issues": tuple(row["quality"]["issues"])}) if row["quality"] else None
+    return PhotoEvidence(sha256=row["sha256"], prediction=prediction, quality=quality)
+
+
+def _stored_of(row: dict) -> StoredPhoto:
+    return StoredPhoto(
+        sha256=row["sha256"], phash=row["phash"], width=row["width"], height=row["height"], mime=row["mime"],
+        size_bytes=row["size_bytes"], original_name=row["original_name"],
+        # naive when the camera recorded no zone (see claims.photos)
+        exif_taken_at=datetime.fromisoformat(row["exif_taken_at"]) if row["exif_taken_at"] else None,
+    )

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Literal
 
 from claims.errors import InvalidAction
-from claims.models import CLAIM_STATUSES
+from claims.models import CLAIM_STATUSES, ClaimStatus, Resolution
 
 ActorKind = Literal["customer", "system", "reviewer"]
 NEW = "new"  # the pseudo-status of a claim that is being filed
@@ -37,7 +37,7 @@ RESOLUTION_OF = {
     "auto_refund": "refund", "approved_refund": "refund",
     "auto_replacement": "replacement", "approved_replacement": "replacement",
 }
-REVIEW_OUTCOME = {  # review action -> (status, resolution)
+REVIEW_OUTCOME: dict[str, tuple[ClaimStatus, Resolution | None]] = {  # review action -> (status, resolution)
     "approve_refund": ("approved_refund", "refund"),
     "approve_replacement": ("approved_replacement", "replacement"),
     "deny": ("denied", None),
@@ -91,6 +91,17 @@ def check(source: str, target: str, actor: str) -> None:
         raise IllegalTransition(f"A {actor} cannot move a claim from {source} to {target}.")
 
 
+def transition_rows() -> list[tuple[str, str, tuple[str, ...]]]:
+    """(from, to, actors) for every allowed move, in status order (docs/lifecycle.md prints this table)."""
+    order = (NEW, *STATUSES)
+    return [
+        (source, target, tuple(sorted(actors)))
+        for (source, target), actors in sorted(
+            TRANSITIONS.items(), key=lambda item: (order.index(item[0][0]), order.index(item[0][1]))
+        )
+    ]
+
+
 def actor_kind(actor: str) -> str:
     """The kind of an audit actor string ("reviewer:ana" -> "reviewer")."""
     return actor.split(":", 1)[0]
@@ -99,5 +110,5 @@ def actor_kind(actor: str) -> str:
 __all__ = [
     "APPROVED", "AUTOMATED", "AUTOMATIC_OUTCOMES", "CUSTOMER_MAY_ADD", "ESCALATED", "FALLBACK_TO_REFUND",
     "IllegalTransition", "NEW", "OPEN", "RESOLUTION_OF", "REVIEW_OUTCOME", "REVIEW_QUEUE", "SETTLED",
-    "STATUSES", "TRANSITIONS", "actor_kind", "allowed", "check",
+    "STATUSES", "TRANSITIONS", "actor_kind", "allowed", "check", "transition_rows",
 ]

@@ -219,7 +219,7 @@ class ClaimRecord(_Frozen):
     priority: Priority | None = None
     reasons: tuple[str, ...] = ()
     message: str = ""
-    label: str | None = None
+    label: DamageLabel | None = None
     complaint: dict = Field(default_factory=dict)
     fraud_signals: tuple[dict, ...] = ()
     model_versions: dict = Field(default_factory=dict)

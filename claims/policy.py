@@ -22,10 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import cast
 from datetime import datetime, timedelta, timezone
 
 from claims.config import Settings
-from claims.models import Decision, Evidence, PhotoEvidence
+from claims.models import ClaimStatus, DamageLabel, Decision, Evidence, PhotoEvidence, Resolution
 from vision_models.labels import DAMAGED_LABELS
 
 # Recorded with every decision event; bump when a rule changes what a given evidence decides.
@@ -202,7 +203,7 @@ def _damage_label_of(photo: PhotoEvidence) -> str:
     return max(DAMAGED_LABELS, key=lambda label: (probabilities.get(label, 0.0), -DAMAGED_LABELS.index(label)))
 
 
-def _choose_label(findings: _PhotoFindings, text_types: Sequence[str]) -> str | None:
+def _choose_label(findings: _PhotoFindings, text_types: Sequence[str]) -> DamageLabel | None:
     """The damage the decision rests on: what the photos show, preferring what the text also names."""
     if not findings.damaged:
         return "no_damage" if findings.intact else None
@@ -212,7 +213,7 @@ def _choose_label(findings: _PhotoFindings, text_types: Sequence[str]) -> str | 
         scores[label] = scores.get(label, 0.0) + photo.prediction.probabilities.get(label, 0.0)  # type: ignore[union-attr]
     named = [label for label in scores if label in text_types]
     candidates = named or list(scores)
-    return max(candidates, key=lambda label: (scores[label], -DAMAGED_LABELS.index(label)))
+    return cast(DamageLabel, max(candidates, key=lambda label: (scores[label], -DAMAGED_LABELS.index(label))))
 
 
 def _order_reasons(evidence: Evidence, settings: Settings) -> list[str]:
@@ -255,7 +256,7 @@ def _evidence_reasons(findings: _PhotoFindings, text_types: Sequence[str]) -> li
     return reasons
 
 
-def _resolve(evidence: Evidence, settings: Settings, label: str | None, photo_issues: list[str]) -> Decision:
+def _resolve(evidence: Evidence, settings: Settings, label: DamageLabel | None, photo_issues: list[str]) -> Decision:
     # Reaching here means the order is known and at least one usable, confident photo shows damage.
     order = evidence.order
     if order is None or label is None or label == "no_damage":
@@ -270,8 +271,8 @@ def _resolve(evidence: Evidence, settings: Settings, label: str | None, photo_is
     if wanted == "replacement" and not order.in_stock:
         wanted = "refund"
         reasons.append("out_of_stock_refund")
-    status = "auto_replacement" if wanted == "replacement" else "auto_refund"
-    return Decision(status=status, resolution=wanted, reasons=tuple(reasons + photo_issues), label=label)
+    status: ClaimStatus = "auto_replacement" if wanted == "replacement" else "auto_refund"
+    return Decision(status=status, resolution=cast(Resolution, wanted), reasons=tuple(reasons + photo_issues), label=label)
 
 
 def _aware(moment: datetime) -> datetime:

@@ -20,6 +20,7 @@ so a step repeated (a second approval, a retried delivery) changes nothing the s
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 from claims import lifecycle, messages
 from claims.config import Settings
@@ -43,6 +44,20 @@ MESSAGE_TYPE = {"refund": "refund.issue", "replacement": "replacement.ship"}
 
 class TransitionError(RuntimeError):
     """A transition the state machine does not allow, or one that lost a race (the state had moved on)."""
+
+
+def _claim(tx: Store, claim_id: str) -> ClaimRecord:
+    claim = tx.get_claim(claim_id)
+    if claim is None:
+        raise KeyError(f"no claim {claim_id}")
+    return claim
+
+
+def _workflow(tx: Store, workflow_id: int) -> dict:
+    workflow = tx.get_workflow(workflow_id)
+    if workflow is None:
+        raise KeyError(f"no workflow {workflow_id}")
+    return workflow
 
 
 def idempotency_key(claim_id: str, kind: str) -> str:
@@ -102,8 +117,8 @@ def start_workflow(
         # idempotency key; start again by putting that message back in the queue rather than a new one.
         failed = [w for w in existing if w["kind"] == resolution][-1]
         return retry_delivery(tx, failed, actor=actor, now=now)
-    workflow_id = _create(tx, tx.get_claim(claim_id), resolution, authorised_by=authorised_by, now=now)
-    workflow = tx.get_workflow(workflow_id)
+    workflow_id = _create(tx, _claim(tx, claim_id), resolution, authorised_by=authorised_by, now=now)
+    workflow = _workflow(tx, workflow_id)
     tx.log_event(claim_id, actor, f"{resolution}_created", at=now,
                  detail={"workflow_id": workflow_id, "kind": resolution, "from": None, "to": "created"})
     workflow = transition(tx, workflow, "approved", actor=actor, now=now)
@@ -113,7 +128,7 @@ def start_workflow(
 def advance(tx: Store, workflow: dict, *, settings: Settings, now: datetime | None = None) -> dict:
     """Take every step that needs no outside party, up to the state that waits for the outbox."""
     now = now or utcnow()
-    claim = tx.get_claim(workflow["claim_id"])
+    claim = _claim(tx, workflow["claim_id"])
     order = tx.get_order(claim.order_id)
     if workflow["kind"] == "replacement" and workflow["state"] == "approved":
         problem = _reserve(tx, order)
@@ -127,6 +142,7 @@ def advance(tx: Store, workflow: dict, *, settings: Settings, now: datetime | No
                        detail={"order_id": claim.order_id})
             return _fall_back_to_refund(tx, claim, order, reason=problem, settings=settings, now=now,
                                         authorised_by=workflow["authorised_by"])
+        order = cast(Order, order)  # reserved: _reserve found the order
         workflow = transition(tx, workflow, "reserved", now=now, detail={
             "order_id": order.order_id, "sku": order.sku,
             "stock_left": None if order.stock_count == 0 else order.stock_count - 1,
@@ -145,7 +161,7 @@ def resume_unfinished(store: Store, *, settings: Settings) -> int:
     moved = 0
     for workflow in store.workflows_in_state(("approved", "reserved")):
         with store.transaction() as tx:
-            current = tx.get_workflow(workflow["id"])
+            current = _workflow(tx, workflow["id"])
             if current["state"] in ("approved", "reserved"):
                 advance(tx, current, settings=settings)
                 moved += 1
@@ -210,7 +226,7 @@ def _fall_back_to_refund(
     if existing:
         return existing[-1] if existing[-1]["state"] != "failed" else retry_delivery(tx, existing[-1], now=now)
     workflow_id = _create(tx, claim, "refund", authorised_by=authorised_by, now=now)
-    workflow = tx.get_workflow(workflow_id)
+    workflow = _workflow(tx, workflow_id)
     tx.log_event(claim.claim_id, "system", "refund_created", at=now, reasons=(reason,),
                  detail={"workflow_id": workflow_id, "kind": "refund", "from": None, "to": "created"})
     workflow = transition(tx, workflow, "approved", reason="out_of_stock_refund", now=now)
@@ -243,7 +259,7 @@ def retry_delivery(tx: Store, workflow: dict, *, actor: str = "system", now: dat
         "workflow_id": workflow["id"], "kind": workflow["kind"], "from": "failed", "to": waiting,
         "idempotency_key": key, "retry": True,
     })
-    return tx.get_workflow(workflow["id"])
+    return _workflow(tx, workflow["id"])
 
 
 def _payload(workflow: dict, claim: ClaimRecord, order: Order | None, key: str, settings: Settings, now: datetime) -> dict:

@@ -5,6 +5,8 @@ store and photo folder; the model doubles of tests/_ui_support.py stand in for t
 """
 from __future__ import annotations
 
+import json
+
 import os
 import urllib.parse
 from pathlib import Path
@@ -253,7 +255,8 @@ def test_reviewer_decisions_are_audited_with_the_reviewers_name(url, service, cu
     reviewed = next(e for e in events if e["kind"] == "reviewed")
     assert reviewed["status"] == "denied"
     assert "The photo shows no damage" in reviewed["detail"]
-    assert (reviewed["detail"]["action"], reviewed["detail"]["previous_status"]) == ("deny", "in_review")
+    detail = json.loads(reviewed["detail"])
+    assert (detail["action"], detail["previous_status"]) == ("deny", "in_review")
 
 
 def test_repeated_failed_logins_lock_the_name_out_even_with_the_right_password(url, service):

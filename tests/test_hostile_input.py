@@ -366,4 +366,5 @@ def test_a_reviewer_note_that_looks_like_an_attack_reaches_the_customer_as_text(
     page = thread_html(seen["thread"], viewer="customer")
     assert "<script" not in page and "&lt;script&gt;" in page
     assert _other_rows(world, "claims", claim["claim_id"]) == others_before
-    assert [r[2] for r in table_rows(world.data_dir / "claims.db", "reviews") if r[1] == claim["claim_id"]] == ["ann"]
+    messages = [r for r in table_rows(world.data_dir / "claims.db", "messages") if r[1] == claim["claim_id"]]
+    assert [(m[3], m[7]) for m in messages if m[3] == "reviewer"] == [("reviewer", "ann")]  # actor, author

@@ -1,91 +1,19 @@
 """ClaimService end to end with simple doubles for the two models (the real ones: see the slow test)."""
 from __future__ import annotations
 
-import io
 import re
 import threading
 from datetime import timedelta
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from claims.config import Settings
 from claims.errors import CaseLocked, ClaimNotFound, InvalidAction, InvalidInput, PhotoRejected, RateLimited
-from claims.models import ComplaintAnalysis, utcnow
+from claims.models import utcnow
 from claims.service import ClaimService
 from claims.store import iso
-from vision_models.labels import DAMAGE_LABELS, DamagePrediction
-
-
-class FakeVision:
-    """Says `label` for every photo, or the next of `script` when given."""
-
-    version = "fake-vision-1"
-
-    def __init__(self, label="broken", confidence=0.95, script=None):
-        self.label, self.confidence, self.script = label, confidence, list(script or [])
-        self.batches: list[int] = []
-
-    def predict_batch(self, images):
-        self.batches.append(len(images))
-        out = []
-        for image in images:
-            assert isinstance(image, Image.Image)
-            label = self.script.pop(0) if self.script else self.label
-            rest = (1 - self.confidence) / (len(DAMAGE_LABELS) - 1)
-            probs = {name: (self.confidence if name == label else rest) for name in DAMAGE_LABELS}
-            damaged = 1 - probs["no_damage"]
-            out.append(DamagePrediction(label, self.confidence, probs, damaged, model_version=self.version))
-        return out
-
-
-class FakeText:
-    version = "fake-text-1"
-
-    def __init__(self, **fields):
-        fields.setdefault("intent", "refund")
-        fields.setdefault("damage_types", ("broken",))
-        fields.setdefault("summary", "Item arrived broken; wants a refund.")
-        self.analysis = ComplaintAnalysis(**fields)
-        self.texts: list[str] = []
-
-    def analyze(self, text):
-        self.texts.append(text)
-        return self.analysis
-
-
-def photo_bytes(seed: int, fmt="JPEG", size=(640, 480), brightness=None) -> bytes:
-    rng = np.random.default_rng(seed)
-    pixels = rng.integers(40, 220, (size[1] // 8, size[0] // 8, 3), dtype=np.uint8)
-    image = Image.fromarray(pixels, "RGB").resize(size, Image.Resampling.NEAREST)
-    if brightness is not None:
-        image = Image.new("RGB", size, (brightness,) * 3)
-    buffer = io.BytesIO()
-    image.save(buffer, format=fmt)
-    return buffer.getvalue()
-
-
-@pytest.fixture
-def make_service(tmp_path):
-    opened = []
-
-    def make(vision=None, text=None, **settings):
-        settings.setdefault("reviewers", "ana:correct-horse,bob:battery-staple")
-        svc = ClaimService.open(tmp_path / "data" / "claims.db", demo=True, settings=Settings(**settings),
-                                vision=vision or FakeVision(), text=text or FakeText())
-        opened.append(svc)
-        return svc
-
-    yield make
-    for svc in opened:
-        svc.close()
-
-
-@pytest.fixture
-def svc(make_service):
-    return make_service()
+from tests._model_doubles import FakeText, FakeVision, photo_bytes
 
 
 def file_claim(svc, order="DEMO-1001", photos=None, seed=1, **kw):

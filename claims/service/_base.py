@@ -7,6 +7,7 @@ import hmac
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from claims import lifecycle, messages, workflows
 from claims.config import Settings
@@ -15,6 +16,9 @@ from claims.models import ClaimRecord, ComplaintAnalysis, Decision, FraudSignal,
 from claims.photos import PhotoStore
 from claims.service._models import Models
 from claims.store import Store, iso, parse_time
+
+if TYPE_CHECKING:
+    from claims.outbox import OutboxDispatcher
 
 _DUMMY_TOKEN_HASH = hashlib.sha256(b"no such claim").hexdigest()
 
@@ -33,7 +37,7 @@ class ServiceBase:
         self.settings = settings
         self.photos = PhotoStore(photo_root)
         self.models = models
-        self._dispatcher = None  # claims.outbox.OutboxDispatcher, once start_dispatcher() runs
+        self._dispatcher: OutboxDispatcher | None = None  # once start_dispatcher() runs
 
     # --- looking claims up -----------------------------------------------------------------------
 

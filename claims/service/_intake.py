@@ -170,8 +170,8 @@ class Intake(ServiceBase):
             held_shas = {row["sha256"] for row in held}
             incoming = [photo for photo in received if photo.sha256 not in held_shas]
             fresh = [photo for photo in incoming if photo.sha256 not in looked]
-            for photo, evidence, facts in zip(fresh, *self._look_at(fresh)):
-                looked[photo.sha256] = (evidence, facts)
+            for photo, verdict, facts in zip(fresh, *self._look_at(fresh)):
+                looked[photo.sha256] = (verdict, facts)
             complaint = self.models.text.analyze("\n\n".join(customer_texts(self.store, claim_id) + ([text] if text else [])))
             versions = self.models.versions()
             with self.store.transaction() as tx:

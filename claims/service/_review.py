@@ -36,7 +36,8 @@ class Review(ServiceBase):
             order = self.store.get_order(claim.order_id)
             due = parse_time(claim.sla_due_at)
             lock = locks.get(claim.claim_id)
-            lock_active = lock is not None and parse_time(lock["until"]) > now
+            until = parse_time(lock["until"]) if lock is not None else None
+            lock_active = until is not None and until > now
             items.append({
                 "claim_id": claim.claim_id, "status": claim.status, "priority": claim.priority or "normal",
                 "reasons": list(claim.reasons), "order_id": claim.order_id,
@@ -44,8 +45,8 @@ class Review(ServiceBase):
                 "summary": (claim.complaint or {}).get("summary", ""), "created_at": claim.created_at,
                 "sla_due_at": claim.sla_due_at,
                 "sla_seconds_left": int((due - now).total_seconds()) if due else None,
-                "locked_by": lock["reviewer"] if lock_active else None,
-                "lock_until": lock["until"] if lock_active else None,
+                "locked_by": lock["reviewer"] if lock and lock_active else None,
+                "lock_until": lock["until"] if lock and lock_active else None,
             })
         items.sort(key=lambda i: (i["priority"] != "high", i["sla_due_at"] or "9999", i["created_at"]))
         return items

@@ -131,7 +131,7 @@ class Database:
 
     def _query(self, sql: str, params: Iterable | dict = ()) -> list[dict]:
         with self._lock:
-            return [decode(row) for row in self.db.query(sql, params)]  # type: ignore[misc]
+            return [decode(row) for row in self.db.query(sql, params)]  # type: ignore[misc, arg-type]
 
     def _query_in(self, sql: str, values: Iterable) -> list[dict]:
         """`sql` with one `{marks}` for the IN-list of `values` (its only parameters); no values, no rows."""
@@ -156,7 +156,7 @@ class Database:
 
     def _insert(self, table: str, row: dict) -> int:
         with self.transaction():
-            return int(self.db[table].insert(row).last_rowid)  # type: ignore[union-attr]
+            return int(self.db[table].insert(row).last_rowid)  # type: ignore[union-attr, arg-type]
 
     def _update(self, table: str, where: str, params: dict, values: dict) -> int:
         sets = ", ".join(f"[{k}] = :_v_{k}" for k in values)

@@ -43,7 +43,7 @@ class OrdersTable(Database):
             if self.get_meta("demo_seeded_at") and not force:
                 return 0
             count = self.upsert_orders(orders, source="demo")
-            self.set_meta("demo_seeded_at", iso(now))
+            self.set_meta("demo_seeded_at", iso(now) or "")
         return count
 
     def take_one_from_stock(self, order_id: str) -> bool:

@@ -135,9 +135,9 @@ def test_scan_rejects_unknown_class_folders(tmp_path):
         scan_image_folder(tmp_path)
 
 
-def test_cli_needs_a_folder_or_synthetic_scenes(tmp_path):
-    with pytest.raises(SystemExit):
-        main(["--out", str(tmp_path / "h.pt")])
+def test_cli_needs_a_folder_or_synthetic_scenes(tmp_path, capsys):
+    assert main(["--out", str(tmp_path / "h.pt")]) == 2
+    assert "give an image folder" in capsys.readouterr().err
 
 
 def test_cli_reports_a_missing_folder(tmp_path, capsys):
@@ -152,3 +152,29 @@ def test_cli_trains_on_synthetic_scenes_alone(tmp_path):
     assert card["data"]["synthetic_scenes"] == 14  # two intact scenes per damage-label scene share
     assert card["data"]["own_photos"] == 0
     assert card["metrics_heldout"]["heldout_source"] == "synthetic scenes"
+
+
+def test_synth_version_covers_every_part_of_the_scene_generator(monkeypatch):
+    import inspect
+
+    from vision_models._training import datasets
+
+    before = datasets.synth_version()
+    real_getsource = inspect.getsource
+    monkeypatch.setattr(inspect, "getsource",
+                        lambda module: real_getsource(module) + ("# changed" if module.__name__ == "vision_models._synth.damage" else ""))
+    assert datasets.synth_version() != before
+
+
+def test_serving_imports_neither_the_training_parts_nor_the_scene_generator():
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = "import json, sys\nimport vision_models.classifier, claims.photos\nprint(json.dumps(sorted(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1], capture_output=True,
+                            text=True, timeout=300, check=True)
+    loaded = json.loads(result.stdout)
+    private = ("vision_models._training", "vision_models._synth")
+    assert [m for m in loaded if any(m == p or m.startswith(p + ".") for p in private)] == []

@@ -40,16 +40,16 @@ screenshots: $(STAMP) chromium
 	CLAIMBOT_SCREENSHOTS=docs $(PY) -m pytest -q tests/test_ui_browser.py
 
 bench: $(STAMP)
-	$(PY) -m bench.run
+	$(VENV)/bin/claimbot bench
 
 train-vision: $(STAMP)
-	$(PY) -m vision_models.train --synthetic --out vision_models/weights/damage_head.pt
+	$(VENV)/bin/claimbot vision train --synthetic --out vision_models/weights/damage_head.pt
 
 train-text: $(STAMP)
-	$(PY) -m claims.complaint train
+	$(VENV)/bin/claimbot text train
 
 sample-images: $(STAMP)
-	$(PY) -m vision_models.synth --samples sample_images
+	$(VENV)/bin/claimbot vision samples sample_images
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,25 +1,26 @@
-"""`make bench`: run every benchmark, print one table, write bench/results.json.
+"""Run every benchmark (or some), collect their figures, write bench/results.json: what `claimbot bench` calls.
 
 Each benchmark module has a `main(argv) -> dict`; figures are reported, never asserted (the machines are
-shared and noisy). README's benchmark table is copied from this output.
+shared and noisy). The figures in docs/benchmarks.md are copied from the table `claimbot bench` prints.
 """
 from __future__ import annotations
 
-import argparse
 import importlib
 import inspect
 import json
 import os
 import platform
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
-BENCHES = [
-    ("vision", "bench.bench_vision"),
-    ("text", "bench.bench_text"),
-    ("service", "bench.bench_service"),
-    ("e2e", "bench.bench_e2e"),
-]
+BENCHES = {
+    "vision": "bench.bench_vision",
+    "text": "bench.bench_text",
+    "service": "bench.bench_service",
+    "e2e": "bench.bench_e2e",
+}
+DEFAULT_OUT = Path(__file__).resolve().parent / "results.json"
 
 
 def machine() -> dict:
@@ -39,29 +40,30 @@ def _rows(name: str, result: dict, prefix: str = ""):
             yield name, prefix + key, value
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", nargs="*", help="run only these benchmarks: " + ", ".join(n for n, _ in BENCHES))
-    parser.add_argument("--out", default="bench/results.json")
-    args = parser.parse_args(argv)
+def run_benchmarks(names: Iterable[str] = (), *, out: str | os.PathLike = DEFAULT_OUT,
+                   log: Callable[[str], object] = lambda _: None) -> dict:
+    """Run the benchmarks `names` (every one when empty), write their results and the machine to `out`
+    as JSON, and return them. Raises ValueError for an unknown name."""
+    names = list(names) or list(BENCHES)
+    unknown = [name for name in names if name not in BENCHES]
+    if unknown:
+        raise ValueError(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHES)}")
     results: dict = {"machine": machine()}
-    for name, module in BENCHES:
-        if args.only and name not in args.only:
+    for name, module in BENCHES.items():
+        if name not in names:
             continue
-        print(f"== {name} ({module})", flush=True)
+        log(f"== {name} ({module})")
         bench_main = importlib.import_module(module).main
         takes_argv = "argv" in inspect.signature(bench_main).parameters
         results[name] = bench_main([]) if takes_argv else bench_main()
-    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
-    print("\n| benchmark | figure | value |\n| --- | --- | --- |")
-    for name, result in results.items():
-        if name == "machine":
-            continue
-        for bench, key, value in _rows(name, result):
-            print(f"| {bench} | {key} | {value} |")
-    print(f"\nmachine: {results['machine']}\nwritten: {args.out}")
+    Path(out).write_text(json.dumps(results, indent=2) + "\n")
     return results
 
 
-if __name__ == "__main__":
-    main()
+def format_table(results: dict) -> str:
+    """The results as a Markdown table (benchmark, figure, value)."""
+    lines = ["| benchmark | figure | value |", "| --- | --- | --- |"]
+    for name, result in results.items():
+        if name != "machine":
+            lines += [f"| {bench} | {key} | {value} |" for bench, key, value in _rows(name, result)]
+    return "\n".join(lines)

@@ -16,30 +16,26 @@ delivered.
 
 Delivery is at least once: a dispatcher killed after the receiver processed a message but before it
 recorded the answer sends it again after restart, under the same Idempotency-Key, and the receiver
-de-duplicates by that key (docs/webhook_receiver.py shows how). Each attempt first takes a lease on its
-row (compare-and-set), so two dispatchers (the server's thread and `python -m claims.outbox`) never post
+de-duplicates by that key (claims/webhook_receiver.py shows how). Each attempt first takes a lease on its
+row (compare-and-set), so two dispatchers (the server's thread and `claimbot outbox`) never post
 one message at the same time, and a lease left by a killed dispatcher lapses after twice the timeout.
 
-Run on its own:  python -m claims.outbox --data DIR [--drain] [--requeue-dead]
+Run on its own:  claimbot outbox [--data DIR] [--drain] [--requeue-dead] [--poll S]
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import hmac
 import http.client
 import json
 import logging
-import signal
-import sys
 import threading
 import urllib.error
 import urllib.request
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from claims import workflows
-from claims.config import Settings, load_settings
+from claims.config import Settings
 from claims.errors import InvalidAction
 from claims.models import utcnow
 from claims.store import PayoutRefused, Store
@@ -238,47 +234,5 @@ def requeue_dead(store: Store) -> int:
     return count
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m claims.outbox", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=None, help="folder holding claims.db (default: settings.data_dir)")
-    parser.add_argument("--drain", action="store_true", help="deliver until nothing is pending, then exit")
-    parser.add_argument("--requeue-dead", action="store_true", help="give dead messages a fresh set of attempts first")
-    parser.add_argument("--poll", type=float, default=1.0, help="seconds between looks at the outbox (default 1)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-
-    settings = load_settings()
-    data = args.data or Path(settings.data_dir)
-    if not (data / "claims.db").is_file():
-        print(f"error: no claims.db in {data}", file=sys.stderr)
-        return 2
-    store = Store.open(data / "claims.db")
-    try:
-        dispatcher = OutboxDispatcher(store, settings, poll_seconds=args.poll)
-        if args.requeue_dead:
-            log.info("requeued %d dead messages", requeue_dead(store))
-        if args.drain:
-            dispatcher.drain()
-            return 0
-        stopped = threading.Event()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: stopped.set())
-        dispatcher.start()
-        log.info("delivering to %s; stop with Ctrl-C", settings.webhook_url or "the ledger table")
-        while not stopped.wait(0.5) and dispatcher.running:
-            pass
-        dispatcher.stop()
-        return 0
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        store.close()
-
-
-__all__ = ["DeliveryError", "OutboxDispatcher", "backoff_seconds", "encode", "main", "requeue_dead", "sign"]
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+__all__ = ["DeliveryError", "OutboxDispatcher", "backoff_seconds", "encode", "requeue_dead", "sign"]
 

@@ -48,7 +48,7 @@ RESTORE_STEPS = [
 
 def _run(step: str, cwd: Path) -> str:
     script = Path(sys.executable).parent / "claimbot"
-    claimbot = str(script) if script.is_file() else f"{sys.executable} -m claims.cli"
+    claimbot = str(script) if script.is_file() else f"{sys.executable} -m ui.cli"
     command = step.format(claimbot=claimbot, python=sys.executable)
     done = subprocess.run(command, shell=True, cwd=cwd, capture_output=True, text=True, timeout=120,
                           env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(cwd)})

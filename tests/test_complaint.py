@@ -1,5 +1,5 @@
-"""The complaint reader: public API on hard cases, evidence, summary, lazy import, package layout, evaluate CLI,
-test-file floors."""
+"""The complaint reader: public API on hard cases, evidence, summary, lazy import, package layout, test-file
+floors (its command line, `claimbot text`, is tested in test_cli.py)."""
 from __future__ import annotations
 
 import ast
@@ -15,7 +15,6 @@ import pytest
 
 from claims import complaint
 from claims.complaint import corpus, training
-from claims.complaint.__main__ import main as cli_main
 from claims.complaint.heads import Heads
 from claims.complaint.training import evaluate_rows
 from claims.models import ComplaintAnalysis
@@ -46,7 +45,7 @@ def test_importing_claims_and_the_reader_loads_no_model_library():
 
 PACKAGE = "claims.complaint"
 PACKAGE_DIR = ROOT / "claims" / "complaint"
-OFFLINE_ONLY = {f"{PACKAGE}.training", f"{PACKAGE}.corpus", f"{PACKAGE}.corpus_templates", f"{PACKAGE}.__main__"}
+OFFLINE_ONLY = {f"{PACKAGE}.training", f"{PACKAGE}.corpus", f"{PACKAGE}.corpus_templates"}
 
 
 def test_importing_the_reader_leaves_training_corpus_and_model_libraries_unloaded():
@@ -381,37 +380,6 @@ def test_evaluate_rows_counts_precision_and_recall_exactly():
     assert report["sentiment_sign_accuracy"] == pytest.approx(0.6667, abs=1e-4)
     assert report["sentiment_sign_support"] == 3
     assert report["intent_accuracy"] == 0.5
-
-
-def test_evaluate_cli_prints_json_with_the_signals_of_the_file(analyze, tmp_path, capsys):
-    path = tmp_path / "tiny.csv"
-    with open(path, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["text", "wants_human", "intent"])
-        w.writerow(["I want to talk to a human right now", "1", "unspecified"])
-        w.writerow(["The mug arrived broken, please refund me", "0", "refund"])
-        w.writerow(["Thanks, all good!", "0", "unspecified"])
-    assert cli_main(["evaluate", str(path), "--json"]) == 0
-    report = json.loads(capsys.readouterr().out)
-    assert report["n"] == 3
-    assert set(report["signals"]) == {"wants_human", "intent_refund", "intent_replacement"}
-    assert report["signals"]["wants_human"]["support"] == 1
-    assert report["signals"]["wants_human"]["recall"] == 1.0
-    assert report["signals"]["intent_refund"]["f1"] == 1.0
-
-
-def test_evaluate_cli_rejects_a_file_without_text_column(tmp_path, capsys):
-    path = tmp_path / "bad.csv"
-    path.write_text("message,intent\nhello,refund\n")
-    assert cli_main(["evaluate", str(path)]) == 2
-    assert "text" in capsys.readouterr().err
-
-
-def test_evaluate_cli_rejects_unknown_damage_labels(analyze, tmp_path, capsys):
-    path = tmp_path / "bad.csv"
-    path.write_text("text,damage_types\nbroken mug,smashed\n")
-    assert cli_main(["evaluate", str(path)]) == 2
-    assert "smashed" in capsys.readouterr().err
 
 
 # --- scores on the project's own test file --------------------------------------------------------

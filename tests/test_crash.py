@@ -2,12 +2,11 @@
 
 The server runs in its own process (`python -m tests._reliability_support`: the real app, store, photo
 store and outbox dispatcher, with the model doubles so that each restart takes seconds) and posts approved
-refunds and replacements to the loopback webhook receiver of docs/webhook_receiver.py in this process.
+refunds and replacements to the loopback webhook receiver of claims/webhook_receiver.py in this process.
 It is killed three times at different points of the load, then restarted to finish the work.
 """
 from __future__ import annotations
 
-import importlib.util
 import threading
 import time
 from contextlib import contextmanager
@@ -16,6 +15,7 @@ from http.server import ThreadingHTTPServer
 import pytest
 from gradio_client import Client
 
+from claims import webhook_receiver as receiver_module
 from tests._reliability_support import (
     DESCRIPTION,
     LoadRun,
@@ -39,19 +39,11 @@ SECRET = "crash-test-secret"
 APPROVED = ("auto_refund", "auto_replacement", "approved_refund", "approved_replacement")
 
 
-def _receiver_module():
-    spec = importlib.util.spec_from_file_location("webhook_receiver", REPO / "docs" / "webhook_receiver.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @contextmanager
 def webhook_receiver():
-    """docs/webhook_receiver.py on a loopback port; each message takes a little work, as a real one would."""
-    module = _receiver_module()
+    """claims/webhook_receiver.py on a loopback port; each message takes a little work, as a real one would."""
     posts: list[str] = []
-    receiver = module.WebhookReceiver(SECRET, process=lambda key, payload: time.sleep(0.02))
+    receiver = receiver_module.WebhookReceiver(SECRET, process=lambda key, payload: time.sleep(0.02))
     handle = receiver.handle
 
     def counting(body, headers):
@@ -59,7 +51,7 @@ def webhook_receiver():
         return handle(body, headers)
 
     receiver.handle = counting
-    server = ThreadingHTTPServer(("127.0.0.1", 0), module.make_handler(receiver))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), receiver_module.make_handler(receiver))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -1,4 +1,4 @@
-"""The outbox dispatcher against a real HTTP receiver on loopback (docs/webhook_receiver.py's logic).
+"""The outbox dispatcher against a real HTTP receiver on loopback (claims/webhook_receiver.py's logic).
 
 Deliveries are at least once with a stable Idempotency-Key, so the checks are: every message reaches the
 receiver, the receiver processes each key once, and no message ever arrives under a second key, whatever
@@ -6,7 +6,6 @@ fails on the way (error answers, timeouts, a dispatcher killed with SIGKILL mid-
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from claims import webhook_receiver
 from claims.config import Settings
 from claims.models import utcnow
 from claims.outbox import OutboxDispatcher, backoff_seconds, requeue_dead, sign
@@ -33,21 +33,11 @@ ROOT = Path(__file__).resolve().parents[1]
 SECRET = "test-webhook-secret"
 
 
-def _load_receiver_module():
-    spec = importlib.util.spec_from_file_location("webhook_receiver", ROOT / "docs" / "webhook_receiver.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-webhook_receiver = _load_receiver_module()
-
-
 # --- a real receiver on loopback, with scripted faults ---------------------------------------------
 
 
 class Receiver:
-    """docs/webhook_receiver.WebhookReceiver behind http.server, failing on cue.
+    """claims.webhook_receiver.WebhookReceiver behind http.server, failing on cue.
 
     `faults[key]` lists what happens on that key's first arrivals: "500" answers an error without looking
     at the message; "slow" processes it and then answers only after `slow_seconds` (past the dispatcher's
@@ -333,7 +323,7 @@ def test_a_dispatcher_killed_mid_delivery_loses_nothing_and_sends_nothing_under_
         "CLAIMBOT_WEBHOOK_URL": receiver.url, "CLAIMBOT_WEBHOOK_TIMEOUT_SECONDS": "2.0",
         "CLAIMBOT_WEBHOOK_BACKOFF_SECONDS": "0.05", "CLAIMBOT_WEBHOOK_MAX_ATTEMPTS": "10",
     }
-    command = [sys.executable, "-m", "claims.outbox", "--data", str(data), "--poll", "0.1"]
+    command = [sys.executable, "-m", "ui.cli", "outbox", "--data", str(data), "--poll", "0.1"]
     with receiver:
         first = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:

@@ -1,6 +1,9 @@
 """Score a damage head on an ImageFolder directory of labelled photos.
 
-    python -m vision_models.evaluate DIR [--json] [--weights PATH] [--confusion-png PATH]
+    claimbot vision evaluate DIR [--json] [--weights PATH] [--confusion-png PATH]
+
+(`python -m vision_models.evaluate` takes the same arguments: a thin layer over `evaluate_folder`, like the
+claimbot command.)
 
 Class folders named after the taxonomy labels are scored over the six labels (and in the binary view);
 folders named `intact` and `damaged` are scored in the binary view only. Prints accuracy, per-class

@@ -3,7 +3,7 @@
     claimbot vision train DIR --out out/head.pt             # a merchant's own photos
     claimbot vision train --synthetic --out vision_models/weights/damage_head.pt   # the shipped head
 
-(`python -m vision_models.train` runs the same command.)
+(`python -m vision_models.train` takes the same arguments: a thin layer over `train`, like the claimbot command.)
 
 DIR is an ImageFolder layout: one folder per label, named after the taxonomy labels (`no_damage`,
 `crushed_packaging`, ...) or `intact` and `damaged` (which trains a binary head). The backbone stays
@@ -21,9 +21,11 @@ scenes, the held-out split), `head_fitting` (the linear head), `fine_tuning` (th
 
 from __future__ import annotations
 
+import argparse
 import datetime as _dt
 import json
 import os
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -175,10 +177,33 @@ def train(image_dir: str | os.PathLike | None = None, out: str | os.PathLike = "
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m vision_models.train`: the command `claimbot vision train` under its older name."""
-    from ui.cli import run_program, vision_train  # the command line is the top layer: import it only to run it
-
-    return run_program(vision_train, argv, "python -m vision_models.train")
+    parser = argparse.ArgumentParser(prog="python -m vision_models.train", description=__doc__.split("\n\n")[0])
+    parser.add_argument("image_dir", nargs="?", type=Path, help="ImageFolder directory (taxonomy or intact/damaged folders)")
+    parser.add_argument("--out", type=Path, required=True, help="where to write the head weights (.pt; the card goes beside it as .json)")
+    parser.add_argument("--synthetic", nargs="?", type=int, const=DEFAULT_SYNTHETIC, default=0, metavar="N",
+                        help=f"also train on N generated scenes (default {DEFAULT_SYNTHETIC} when the flag is given)")
+    parser.add_argument("--views", type=int, default=4, help="augmented views per photo (first is the photo itself)")
+    parser.add_argument("--holdout", type=float, default=0.2, help="fraction of photos held out for metrics")
+    parser.add_argument("--tune", action=argparse.BooleanOptionalAction, default=None,
+                        help="also fine-tune the backbone's last two blocks (default: on for an image folder alone, "
+                             "off with --synthetic)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="feature cache directory")
+    parser.add_argument("--no-cache", action="store_true")
+    args = parser.parse_args(argv)
+    if args.image_dir is None and not args.synthetic:
+        parser.error("give an image folder, --synthetic, or both")
+    if not 0 <= args.holdout < 1:
+        parser.error("--holdout must be in [0, 1)")
+    command = " ".join(["python -m vision_models.train", *(argv if argv is not None else sys.argv[1:])])
+    try:
+        train(args.image_dir, args.out, synthetic=args.synthetic, views=args.views, holdout=args.holdout,
+              seed=args.seed, cache_dir=None if args.no_cache else args.cache, tune=args.tune, log=print,
+              command=command)
+    except (OSError, ValueError) as exc:  # a missing folder or file, an unreadable photo, a bad layout
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":

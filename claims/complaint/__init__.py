@@ -9,10 +9,10 @@ analysis), `lexicon`, `heads` (numpy only). Importing this package loads no mode
 the training side. Training and evaluation live in `training`, the corpus generator and CSV reading in
 `corpus`; nothing that serving imports imports them.
 
-CLI (until `claimbot text` takes over):
-    python -m claims.complaint evaluate FILE.csv [--json] [--where COLUMN=VALUE] [--heads PATH]
-    python -m claims.complaint train [--corpus FILE.csv] [--out PATH]
-    python -m claims.complaint corpus [--out DIR]
+Command line (ui/cli.py):
+    claimbot text evaluate FILE.csv [--json] [--where COLUMN=VALUE] [--heads PATH]
+    claimbot text train [--corpus FILE.csv] [--out PATH]
+    claimbot text corpus [--out DIR]
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The complaint corpus: generating it (`generate`) and reading labelled CSV files (`read_rows`).
 
-    python -m claims.complaint corpus            # deterministic: same seed, same files in claims/complaint/data/
+    claimbot text corpus                         # deterministic: same seed, same files in claims/complaint/data/
 
 Two sources, both written by the project:
 - `data/handwritten.txt`: natural messages written one by one (tweets, chatbot turns, Reddit-style posts, emails,

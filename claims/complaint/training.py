@@ -6,7 +6,7 @@
 
 The corpus is written by `claims.complaint.corpus` and split once into train and test files; only the train file
 is read by `train`. The test file is for the scores reported in README, never for choosing anything.
-Nothing here prints: the command lines (`python -m claims.complaint`, `claimbot text`) format the results.
+Nothing here prints: the command line (`claimbot text`) formats the results.
 
 Evaluation columns: `text` plus any of `intent` (refund / replacement / unspecified), `wants_human`,
 `frustrated` (1/0, true/false, yes/no), `damage_types` (`;`-separated taxonomy labels) and `sentiment`

@@ -1,11 +1,12 @@
 """A small receiver for claimbot's webhook: verify the signature, process each Idempotency-Key once.
 
-Run it to watch what claimbot sends (standard library only):
+Run it to watch what claimbot sends:
 
-    python docs/webhook_receiver.py --port 8081 --secret "$CLAIMBOT_WEBHOOK_SECRET"
+    claimbot webhook-receiver --port 8081 --secret "$CLAIMBOT_WEBHOOK_SECRET"
     CLAIMBOT_WEBHOOK_URL=http://127.0.0.1:8081/ claimbot serve
 
-or copy `verify_signature` and `WebhookReceiver.handle` into your own web framework. The three rules:
+or copy `verify_signature` and `WebhookReceiver.handle` into your own web framework (this module uses the
+standard library only, so it can be copied whole). The three rules:
 
 1. Verify `X-Signature` over the RAW request body, before parsing it, with a constant-time comparison.
    Answer 401 when it does not match (claimbot retries, then dead-letters the message).
@@ -20,7 +21,6 @@ in its database, next to the refunds it issues.
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import hmac
 import json
@@ -90,22 +90,10 @@ def make_handler(receiver: WebhookReceiver) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Print verified claimbot webhook messages, once per key.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8081)
-    parser.add_argument("--secret", required=True, help="the same value as claimbot's webhook_secret")
-    args = parser.parse_args(argv)
-    receiver = WebhookReceiver(args.secret, process=lambda key, payload: print(key, json.dumps(payload), flush=True))
-    server = ThreadingHTTPServer((args.host, args.port), make_handler(receiver))
-    print(f"listening on http://{args.host}:{args.port}/", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+def make_server(receiver: WebhookReceiver, host: str = "127.0.0.1", port: int = 8081) -> ThreadingHTTPServer:
+    """A threaded HTTP server on (host, port) answering POSTs with `receiver`; call `serve_forever()` to run it.
+    Raises OSError when the address cannot be bound (port in use, unknown host)."""
+    return ThreadingHTTPServer((host, port), make_handler(receiver))
 
 
-if __name__ == "__main__":
-    main()
+__all__ = ["WebhookReceiver", "make_handler", "make_server", "verify_signature"]

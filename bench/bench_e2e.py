@@ -66,7 +66,7 @@ class Server:
         claimbot = Path(sys.executable).with_name("claimbot")
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(
-            [str(claimbot), "serve", "--data", str(data_dir), "--port", str(self.port)],
+            [str(claimbot), "serve", "--demo", "--data", str(data_dir), "--port", str(self.port)],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=REPO,
         )
 

@@ -3,6 +3,7 @@
 The photos are the project's own demo scenes (sample_images/) enlarged to 4000x3000 with sensor-like
 noise, so they decode, hash and classify like real phone photos of the same size.
 """
+
 from __future__ import annotations
 
 import random

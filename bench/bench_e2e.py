@@ -5,6 +5,7 @@ then drives it with `gradio_client` exactly as an integrator would.
 
     python -m bench.bench_e2e [--claims 50] [--clients 8] [--seconds 60]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,15 +60,23 @@ class Server:
     def __init__(self, data_dir: Path):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
-        env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1",
-                   CLAIMBOT_REVIEWERS=f"{REVIEWER[0]}:{REVIEWER[1]}",
-                   # the benchmark files many claims from one demo email; the flood limit is not what we measure
-                   CLAIMBOT_SUBMISSIONS_PER_EMAIL_PER_HOUR="100000", CLAIMBOT_VELOCITY_MAX_CLAIMS="100000")
+        env = dict(
+            os.environ,
+            GRADIO_ANALYTICS_ENABLED="False",
+            HF_HUB_OFFLINE="1",
+            CLAIMBOT_REVIEWERS=f"{REVIEWER[0]}:{REVIEWER[1]}",
+            # the benchmark files many claims from one demo email; the flood limit is not what we measure
+            CLAIMBOT_SUBMISSIONS_PER_EMAIL_PER_HOUR="100000",
+            CLAIMBOT_VELOCITY_MAX_CLAIMS="100000",
+        )
         claimbot = Path(sys.executable).with_name("claimbot")
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(
             [str(claimbot), "serve", "--demo", "--data", str(data_dir), "--port", str(self.port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            cwd=REPO,
         )
 
     def client(self):
@@ -95,8 +104,9 @@ class Server:
 def file_claim(client, photos: list[Path], order_id: str = "DEMO-1002") -> dict:
     from gradio_client import handle_file
 
-    return client.predict(order_id, "demo@example.com", PARAGRAPH, [handle_file(str(p)) for p in photos],
-                          api_name="/submit_claim")
+    return client.predict(
+        order_id, "demo@example.com", PARAGRAPH, [handle_file(str(p)) for p in photos], api_name="/submit_claim"
+    )
 
 
 def run(claims: int = 50, clients: int = 8, seconds: float = 60.0) -> dict:

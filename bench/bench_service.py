@@ -5,6 +5,7 @@ shipped code carries no instrumentation.
 
     python -m bench.bench_service [--claims 30]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -74,8 +75,12 @@ def run(claims: int = 30) -> dict:
     from claims.service import ClaimService
 
     work = Path(tempfile.mkdtemp(prefix="claimbot-bench-service-"))
-    settings = Settings(data_dir=work / "data", reviewers="bench:bench-password-4f1c",
-                        submissions_per_email_per_hour=100000, velocity_max_claims=100000)
+    settings = Settings(
+        data_dir=work / "data",
+        reviewers="bench:bench-password-4f1c",
+        submissions_per_email_per_hour=100000,
+        velocity_max_claims=100000,
+    )
     sources = phone_jpegs(REPO / "bench" / ".cache", 6)
     t_open = time.perf_counter()
     service = ClaimService.open(work / "data" / "claims.db", demo=True, settings=settings)
@@ -83,8 +88,9 @@ def run(claims: int = 30) -> dict:
     instrument(service, timer)
     load_seconds = time.perf_counter() - t_open
     try:
-        service.submit_claim("DEMO-1002", "demo@example.com", PARAGRAPH,
-                             [_unique_copy(sources[i], work, f"warm-{i}") for i in range(3)])
+        service.submit_claim(
+            "DEMO-1002", "demo@example.com", PARAGRAPH, [_unique_copy(sources[i], work, f"warm-{i}") for i in range(3)]
+        )
         timer.current.clear()
         for n in range(claims):
             photos = [_unique_copy(sources[(n + i) % len(sources)], work, f"{n}-{i}") for i in range(3)]

@@ -4,6 +4,7 @@ Measures the one-time load (first analysis: imports torch/transformers, loads Mi
 `analyze_complaints` on 1,000 distinct messages from the project's corpus, then one-message latency (median and
 95th percentile over 100 calls). Results go in README's benchmark table; nothing here is asserted by a test.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -6,6 +6,7 @@ The decode is `vision_models.decode.decode_image`, the one serving intake, train
 
 Prints one JSON object (milliseconds; median and 90th percentile over the runs) and returns it from main().
 """
+
 from __future__ import annotations
 
 import io
@@ -70,5 +71,9 @@ def main(runs: int = 20, threads: int | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(int(sys.argv[1]) if len(sys.argv) > 1 else 20,
-                          int(sys.argv[2]) if len(sys.argv) > 2 else None), indent=2))
+    print(
+        json.dumps(
+            main(int(sys.argv[1]) if len(sys.argv) > 1 else 20, int(sys.argv[2]) if len(sys.argv) > 2 else None),
+            indent=2,
+        )
+    )

@@ -12,6 +12,7 @@ and, when `vision_models.synth` is present, `--synth` of its box scenes, then me
 Prints one JSON object; the recommended threshold is the largest one with no false match, capped where
 the transformations are all matched. README quotes the numbers; `claims/config.py` uses the threshold.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,7 +47,7 @@ def _floor(rng: np.random.Generator) -> np.ndarray:
         index = np.floor(v / plank)
         shade = (np.sin(index * 12.9898) * 43758.5453) % 1 * 40 - 20
         grain = 12 * np.sin(u / rng.uniform(3, 9) + 4 * np.sin(v / rng.uniform(8, 20)))
-        seam = (np.abs((v % plank)) < 2) * -40
+        seam = (np.abs(v % plank) < 2) * -40
         texture = shade + grain + seam
     elif kind == 1:  # tiles
         tile = rng.uniform(40, 120)
@@ -89,8 +90,9 @@ def _box(draw: ImageDraw.ImageDraw, rng: np.random.Generator, scale: float) -> N
     tape = tuple(int(v) for v in rng.uniform([170, 150, 110], [230, 210, 170]))
     t = rng.uniform(0.08, 0.16) * w
     mid = x0 + w / 2
-    draw.polygon([(mid - t / 2, y0), (mid + t / 2, y0), (mid + t / 2 + dx, y0 + dy), (mid - t / 2 + dx, y0 + dy)],
-                 fill=tape)
+    draw.polygon(
+        [(mid - t / 2, y0), (mid + t / 2, y0), (mid + t / 2 + dx, y0 + dy), (mid - t / 2 + dx, y0 + dy)], fill=tape
+    )
     if rng.random() < 0.7:
         lw, lh = w * rng.uniform(0.2, 0.4), h * rng.uniform(0.15, 0.3)
         lx, ly = x0 + rng.uniform(0.05, 0.9 - lw / w) * w, y0 + rng.uniform(0.1, 0.8 - lh / h) * h
@@ -105,8 +107,10 @@ def _box(draw: ImageDraw.ImageDraw, rng: np.random.Generator, scale: float) -> N
     if rng.random() < 0.3:  # a tear showing the inside
         cx, cy = x0 + rng.uniform(0.1, 0.8) * w, y0 + rng.uniform(0.1, 0.8) * h
         r = rng.uniform(10, 35) * scale
-        poly = [(cx + r * math.cos(a) * rng.uniform(0.5, 1.3), cy + r * math.sin(a) * rng.uniform(0.5, 1.3))
-                for a in np.linspace(0, 2 * math.pi, 9)[:-1]]
+        poly = [
+            (cx + r * math.cos(a) * rng.uniform(0.5, 1.3), cy + r * math.sin(a) * rng.uniform(0.5, 1.3))
+            for a in np.linspace(0, 2 * math.pi, 9)[:-1]
+        ]
         draw.polygon(poly, fill=(70, 55, 40))
 
 
@@ -173,9 +177,26 @@ EXTRA_TRANSFORMS: dict[str, Callable[[Image.Image], Image.Image]] = {
 
 # --- measurement ----------------------------------------------------------------------------------
 
-SKIMAGE_PHOTOS = ("astronaut", "camera", "chelsea", "coffee", "coins", "horse", "hubble_deep_field",
-                  "immunohistochemistry", "moon", "page", "rocket", "text", "brick", "grass", "gravel", "clock",
-                  "cell", "retina")
+SKIMAGE_PHOTOS = (
+    "astronaut",
+    "camera",
+    "chelsea",
+    "coffee",
+    "coins",
+    "horse",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "moon",
+    "page",
+    "rocket",
+    "text",
+    "brick",
+    "grass",
+    "gravel",
+    "clock",
+    "cell",
+    "retina",
+)
 
 
 def skimage_photos() -> list[Image.Image]:
@@ -218,13 +239,15 @@ def measure(n: int = 300, seed: int = 7, synth: int = 120, baseline: bool = Fals
     required = np.concatenate([transform_distances[name] for name in TRANSFORMS])
     per_threshold = []
     for t in THRESHOLDS:
-        per_threshold.append({
-            "threshold": t,
-            "false_match_rate": float(np.mean(pair_distances <= t)),
-            "false_matches": int(np.sum(pair_distances <= t)),
-            "match_rate_four_transforms": float(np.mean(required <= t)),
-            **{f"match_rate_{name}": float(np.mean(d <= t)) for name, d in transform_distances.items()},
-        })
+        per_threshold.append(
+            {
+                "threshold": t,
+                "false_match_rate": float(np.mean(pair_distances <= t)),
+                "false_matches": int(np.sum(pair_distances <= t)),
+                "match_rate_four_transforms": float(np.mean(required <= t)),
+                **{f"match_rate_{name}": float(np.mean(d <= t)) for name, d in transform_distances.items()},
+            }
+        )
     no_false = [row["threshold"] for row in per_threshold if row["false_matches"] == 0]
     all_matched = [row["threshold"] for row in per_threshold if row["match_rate_four_transforms"] == 1.0]
     safe = max(no_false) if no_false else 0
@@ -232,7 +255,8 @@ def measure(n: int = 300, seed: int = 7, synth: int = 120, baseline: bool = Fals
     # Between "every re-upload matched" and "no distinct pair matched", take the middle: margin both ways.
     recommended = (needed + safe) // 2 if needed is not None and needed <= safe else safe
     return {
-        "hash": "plain 64-bit phash of the whole frame" if baseline
+        "hash": "plain 64-bit phash of the whole frame"
+        if baseline
         else f"phash {HASH_SIZE}x{HASH_SIZE} of the whole frame + five {CROP_FRACTION:.0%} crops",
         "images": {name: len(group) for name, group in groups.items()},
         "seed": seed,
@@ -248,8 +272,12 @@ def measure(n: int = 300, seed: int = 7, synth: int = 120, baseline: bool = Fals
 
 
 def _summary(values: np.ndarray) -> dict:
-    return {"min": int(values.min()), "median": float(np.median(values)), "max": int(values.max()),
-            "p99": float(np.percentile(values, 99)) if values.size else None}
+    return {
+        "min": int(values.min()),
+        "median": float(np.median(values)),
+        "max": int(values.max()),
+        "p99": float(np.percentile(values, 99)) if values.size else None,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:

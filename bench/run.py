@@ -3,6 +3,7 @@
 Each benchmark module has a `main(argv) -> dict`; figures are reported, never asserted (the machines are
 shared and noisy). The figures in docs/benchmarks.md are copied from the table `claimbot bench` prints.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -24,12 +25,24 @@ DEFAULT_OUT = Path(__file__).resolve().parent / "results.json"
 
 
 def machine() -> dict:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    mem_kb = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-                      if line.startswith("MemTotal")))
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(mem_kb / 2**20, 1),
-            "python": platform.python_version(), "date": time.strftime("%Y-%m-%d")}
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem_kb = int(
+        next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+    )
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": round(mem_kb / 2**20, 1),
+        "python": platform.python_version(),
+        "date": time.strftime("%Y-%m-%d"),
+    }
 
 
 def _rows(name: str, result: dict, prefix: str = ""):
@@ -40,8 +53,9 @@ def _rows(name: str, result: dict, prefix: str = ""):
             yield name, prefix + key, value
 
 
-def run_benchmarks(names: Iterable[str] = (), *, out: str | os.PathLike = DEFAULT_OUT,
-                   log: Callable[[str], object] = lambda _: None) -> dict:
+def run_benchmarks(
+    names: Iterable[str] = (), *, out: str | os.PathLike = DEFAULT_OUT, log: Callable[[str], object] = lambda _: None
+) -> dict:
     """Run the benchmarks `names` (every one when empty), write their results and the machine to `out`
     as JSON, and return them. Raises ValueError for an unknown name."""
     names = list(names) or list(BENCHES)

@@ -6,6 +6,7 @@ created on first run; `claimbot serve` prints that password once. There is no de
 Passwords are stored as salted scrypt hashes; every login attempt is recorded and audited, and a name
 with too many recent failures is refused (RateLimited) until the window passes.
 """
+
 from __future__ import annotations
 
 import functools
@@ -40,8 +41,7 @@ def verify_password(password: str, encoded: str) -> bool:
         if scheme != "scrypt":
             return False
         digest = hashlib.scrypt(
-            password.encode(), salt=bytes.fromhex(salt_hex), n=int(n), r=int(r), p=int(p),
-            dklen=len(digest_hex) // 2,
+            password.encode(), salt=bytes.fromhex(salt_hex), n=int(n), r=int(r), p=int(p), dklen=len(digest_hex) // 2
         )
     except (ValueError, TypeError):
         return False
@@ -82,7 +82,12 @@ def ensure_accounts(store: Store, settings: Settings) -> tuple[str, str] | None:
         if configured:
             for name, password in configured.items():
                 row = existing.get(name)
-                if row and row["active"] and row["source"] == "settings" and verify_password(password, row["password_hash"]):
+                if (
+                    row
+                    and row["active"]
+                    and row["source"] == "settings"
+                    and verify_password(password, row["password_hash"])
+                ):
                     continue
                 store.upsert_reviewer(name, password_hash=hash_password(password), source="settings")
                 store.log_event(None, "system", "reviewer_account_set", detail={"reviewer": name})
@@ -124,16 +129,13 @@ def authenticate(store: Store, settings: Settings, username: str, password: str)
         with store.transaction():
             store.add_login_attempt(username, success=False, blocked=True)
             store.log_event(None, f"reviewer:{username}", "login_blocked", detail={"reviewer": username})
-        raise RateLimited(
-            "Too many failed sign-in attempts for this name. Please wait a few minutes and try again."
-        )
+        raise RateLimited("Too many failed sign-in attempts for this name. Please wait a few minutes and try again.")
     row = store.get_reviewer(username)
     ok = verify_password(password, row["password_hash"] if row else _dummy_hash())
     ok = ok and row is not None and bool(row["active"])
     with store.transaction():
         store.add_login_attempt(username, success=ok)
         store.log_event(
-            None, f"reviewer:{username}", "login_succeeded" if ok else "login_failed",
-            detail={"reviewer": username},
+            None, f"reviewer:{username}", "login_succeeded" if ok else "login_failed", detail={"reviewer": username}
         )
     return ok

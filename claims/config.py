@@ -4,18 +4,14 @@ Precedence, highest first: keyword arguments, environment variables (`CLAIMBOT_<
 named by `CLAIMBOT_SETTINGS_FILE` (default `claimbot.toml` in the working directory), then the defaults here.
 README's settings table is checked against this class by a test.
 """
+
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
 from pydantic import Field, model_validator
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 SETTINGS_FILE_ENV = "CLAIMBOT_SETTINGS_FILE"
 
@@ -36,7 +32,9 @@ class Settings(BaseSettings):
     frustration_threshold: float = Field(
         0.5, ge=0, le=1, description="Frustration score at or above which a claim goes to a person, priority high."
     )
-    claim_window_days: int = Field(30, ge=0, description="Days after delivery within which a claim can be auto-approved.")
+    claim_window_days: int = Field(
+        30, ge=0, description="Days after delivery within which a claim can be auto-approved."
+    )
     auto_approve_max_value: float = Field(
         250.0, ge=0, description="Order value above which a person must approve (in the order's currency)."
     )
@@ -53,20 +51,26 @@ class Settings(BaseSettings):
 
     # --- fraud ---------------------------------------------------------------------------------
     phash_max_distance: int = Field(
-        49, ge=0, le=64,
+        49,
+        ge=0,
+        le=64,
         description="Photo-hash distance (differing bits of 256) at or below which two photos match; "
         "chosen by bench/fraud_phash.py.",
     )
-    velocity_max_claims: int = Field(3, ge=1, description="Claims from one email within the window before it is flagged.")
+    velocity_max_claims: int = Field(
+        3, ge=1, description="Claims from one email within the window before it is flagged."
+    )
     velocity_window_hours: float = Field(72.0, gt=0, description="Window for the claim-velocity check, in hours.")
 
     # --- photo quality -------------------------------------------------------------------------
-    min_photo_side: int = Field(224, ge=1, description="Photos with a shorter side below this many pixels are too small.")
-    dark_brightness: float = Field(40.0, ge=0, le=255, description="Mean luma (0-255) below which a photo is too dark.")
-    blur_sharpness: float = Field(
-        12.0, ge=0, description="Laplacian variance below which a photo is too blurry."
+    min_photo_side: int = Field(
+        224, ge=1, description="Photos with a shorter side below this many pixels are too small."
     )
-    uniform_stddev: float = Field(6.0, ge=0, description="Luma standard deviation below which a photo is nearly uniform.")
+    dark_brightness: float = Field(40.0, ge=0, le=255, description="Mean luma (0-255) below which a photo is too dark.")
+    blur_sharpness: float = Field(12.0, ge=0, description="Laplacian variance below which a photo is too blurry.")
+    uniform_stddev: float = Field(
+        6.0, ge=0, description="Luma standard deviation below which a photo is nearly uniform."
+    )
 
     # --- input limits --------------------------------------------------------------------------
     max_photos: int = Field(8, ge=1, description="Most photos accepted in one submission.")
@@ -81,20 +85,26 @@ class Settings(BaseSettings):
     # --- review --------------------------------------------------------------------------------
     sla_high_hours: float = Field(1.0, gt=0, description="Time to a decision for high-priority cases, in hours.")
     sla_normal_hours: float = Field(24.0, gt=0, description="Time to a decision for normal-priority cases, in hours.")
-    review_lock_minutes: float = Field(15.0, gt=0, description="How long opening a case keeps it assigned to a reviewer.")
+    review_lock_minutes: float = Field(
+        15.0, gt=0, description="How long opening a case keeps it assigned to a reviewer."
+    )
     reviewers: str = Field(
         "", description="Reviewer accounts as 'name:password,name2:password2'. Empty: one random account is created."
     )
 
     # --- rate limits ---------------------------------------------------------------------------
-    login_max_failures: int = Field(5, ge=1, description="Failed reviewer logins per name within the window before lock-out.")
+    login_max_failures: int = Field(
+        5, ge=1, description="Failed reviewer logins per name within the window before lock-out."
+    )
     login_window_seconds: float = Field(300.0, gt=0, description="Window for counting failed logins, in seconds.")
     submissions_per_email_per_hour: int = Field(
         20, ge=1, description="Submissions accepted from one email per hour before further ones are refused."
     )
 
     # --- workflows -----------------------------------------------------------------------------
-    webhook_url: str = Field("", description="Where approved refunds and replacements are POSTed; empty: the local ledger.")
+    webhook_url: str = Field(
+        "", description="Where approved refunds and replacements are POSTed; empty: the local ledger."
+    )
     webhook_secret: str = Field("", description="HMAC-SHA256 key for the X-Signature header of webhook posts.")
     webhook_max_attempts: int = Field(6, ge=1, description="Delivery attempts before a message is dead-lettered.")
     webhook_backoff_seconds: float = Field(1.0, ge=0, description="First retry delay; doubles on each further try.")
@@ -104,7 +114,9 @@ class Settings(BaseSettings):
     )
 
     # --- serving -------------------------------------------------------------------------------
-    vision_weights: str = Field("", description="Head weights from `python -m vision_models.train`; empty: the shipped ones.")
+    vision_weights: str = Field(
+        "", description="Head weights from `python -m vision_models.train`; empty: the shipped ones."
+    )
     torch_threads: int = Field(0, ge=0, description="Threads torch may use per process; 0 lets the service choose.")
     concurrency_limit: int = Field(4, ge=1, description="Claim submissions processed at once by the server.")
 
@@ -124,7 +136,7 @@ class Settings(BaseSettings):
         return tuple(sources)
 
     @model_validator(mode="after")
-    def _webhook_needs_a_secret(self) -> "Settings":
+    def _webhook_needs_a_secret(self) -> Settings:
         # An unsigned webhook would let anyone who can reach the receiver forge refunds.
         if self.webhook_url and not self.webhook_secret:
             raise ValueError("webhook_url is set but webhook_secret is empty: set CLAIMBOT_WEBHOOK_SECRET too")

@@ -3,10 +3,11 @@
 Delivery dates are relative to the seeding time, so DEMO-1001 is always fresh enough to auto-approve and
 DEMO-1004 is always outside the claim window. Every demo order belongs to `demo@example.com`.
 """
+
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from claims.models import Order, utcnow
 
@@ -67,7 +68,14 @@ def seed(store, now: datetime | None = None, *, force: bool = False) -> int:
 
 CSV_REQUIRED_COLUMNS = ("order_id", "email", "item_name", "value")
 CSV_OPTIONAL_COLUMNS = (
-    "customer_name", "sku", "category", "currency", "ordered_at", "delivered_at", "in_stock", "stock_count",
+    "customer_name",
+    "sku",
+    "category",
+    "currency",
+    "ordered_at",
+    "delivered_at",
+    "in_stock",
+    "stock_count",
 )
 _TRUE = {"1", "true", "yes", "y", "t"}
 _FALSE = {"0", "false", "no", "n", "f"}
@@ -90,7 +98,7 @@ def _parse_time(value: str) -> datetime | None:
     if not value:
         return None
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _parse_bool(value: str) -> bool:

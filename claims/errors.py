@@ -2,6 +2,7 @@
 
 Every message is written for the person who reads it: what went wrong and what to do about it.
 """
+
 from __future__ import annotations
 
 
@@ -28,8 +29,11 @@ class ClaimNotFound(ClaimError):
 
     code = "not_found"
 
-    def __init__(self, message: str = "We could not find a claim with that reference and access code. "
-                 "Please check both; they are in the confirmation you received."):
+    def __init__(
+        self,
+        message: str = "We could not find a claim with that reference and access code. "
+        "Please check both; they are in the confirmation you received.",
+    ):
         super().__init__(message)
 
 

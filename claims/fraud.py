@@ -6,11 +6,12 @@ customer. Each signal carries a one-sentence `detail` and the `evidence` the rev
 
 Pure functions: the service looks up the stored hashes and counts and passes them in.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import imagehash
 from PIL import Image
@@ -74,7 +75,7 @@ class _PhotoHash:
             return None
         size = _PART_HEX if len(text) == PHOTO_HASH_HEX_LENGTH else len(text)
         try:
-            return cls(tuple(int(text[i:i + size], 16) for i in range(0, len(text), size)), size * 4)
+            return cls(tuple(int(text[i : i + size], 16) for i in range(0, len(text), size)), size * 4)
         except ValueError:
             return None
 
@@ -95,8 +96,9 @@ class _PhotoHash:
         return max_distance * self.part_bits // (HASH_SIZE * HASH_SIZE)
 
 
-def _match_distance(sha_a: str, hash_a: _PhotoHash | None, sha_b: str, hash_b: _PhotoHash | None,
-                    max_distance: int) -> int | None:
+def _match_distance(
+    sha_a: str, hash_a: _PhotoHash | None, sha_b: str, hash_b: _PhotoHash | None, max_distance: int
+) -> int | None:
     """The distance between two photos when they match, else None. Identical files always match."""
     if sha_a == sha_b:
         return 0
@@ -126,17 +128,20 @@ def detect_fraud(
     signals += _velocity(recent_claims_by_email, recent_claims_on_order, settings)
     if resolved_claims_on_order:
         ids = ", ".join(resolved_claims_on_order)
-        signals.append(FraudSignal(
-            code="order_already_resolved",
-            detail=f"This order was already refunded or replaced through claim {ids}.",
-            evidence={"resolved_claim_ids": list(resolved_claims_on_order)},
-        ))
+        signals.append(
+            FraudSignal(
+                code="order_already_resolved",
+                detail=f"This order was already refunded or replaced through claim {ids}.",
+                evidence={"resolved_claim_ids": list(resolved_claims_on_order)},
+            )
+        )
     signals += _taken_before_delivery(photos, order)
     return signals
 
 
-def _duplicates(photos: Sequence[StoredPhoto], other_photos: Iterable[tuple[str, str, str]],
-                max_distance: int) -> list[FraudSignal]:
+def _duplicates(
+    photos: Sequence[StoredPhoto], other_photos: Iterable[tuple[str, str, str]], max_distance: int
+) -> list[FraudSignal]:
     """The closest photo of each other claim that matches a photo of this claim."""
     mine = [(photo.sha256, _PhotoHash.parse(photo.phash)) for photo in photos]
     best: dict[tuple[str, str], tuple[int, str]] = {}  # (my sha, other claim) -> (distance, other sha)
@@ -150,12 +155,18 @@ def _duplicates(photos: Sequence[StoredPhoto], other_photos: Iterable[tuple[str,
     signals = []
     for (my_sha, other_claim), (distance, other_sha) in sorted(best.items(), key=lambda kv: (kv[1][0], kv[0])):
         how = "is the same file as" if my_sha == other_sha else f"looks the same as (hash distance {distance})"
-        signals.append(FraudSignal(
-            code="duplicate_photo",
-            detail=f"Photo {my_sha[:10]} {how} photo {other_sha[:10]} of claim {other_claim}.",
-            evidence={"other_claim_id": other_claim, "other_photo_sha256": other_sha, "photo_sha256": my_sha,
-                      "distance": distance},
-        ))
+        signals.append(
+            FraudSignal(
+                code="duplicate_photo",
+                detail=f"Photo {my_sha[:10]} {how} photo {other_sha[:10]} of claim {other_claim}.",
+                evidence={
+                    "other_claim_id": other_claim,
+                    "other_photo_sha256": other_sha,
+                    "photo_sha256": my_sha,
+                    "distance": distance,
+                },
+            )
+        )
     return signals
 
 
@@ -167,13 +178,18 @@ def _same_photo_twice(photos: Sequence[StoredPhoto], max_distance: int) -> list[
             second = photos[j]
             distance = _match_distance(first.sha256, hashes[i], second.sha256, hashes[j], max_distance)
             if distance is not None:
-                signals.append(FraudSignal(
-                    code="same_photo_twice",
-                    detail=f"Photos {first.sha256[:10]} and {second.sha256[:10]} of this claim are the same "
-                           f"picture (hash distance {distance}).",
-                    evidence={"photo_sha256": first.sha256, "other_photo_sha256": second.sha256,
-                              "distance": distance},
-                ))
+                signals.append(
+                    FraudSignal(
+                        code="same_photo_twice",
+                        detail=f"Photos {first.sha256[:10]} and {second.sha256[:10]} of this claim are the same "
+                        f"picture (hash distance {distance}).",
+                        evidence={
+                            "photo_sha256": first.sha256,
+                            "other_photo_sha256": second.sha256,
+                            "distance": distance,
+                        },
+                    )
+                )
     return signals
 
 
@@ -181,19 +197,29 @@ def _velocity(by_email: int, on_order: int, settings: Settings) -> list[FraudSig
     window = f"{settings.velocity_window_hours:g} hours"
     signals = []
     if by_email >= settings.velocity_max_claims:
-        signals.append(FraudSignal(
-            code="claim_velocity_email",
-            detail=f"This email filed {by_email} other claims in the last {window}.",
-            evidence={"recent_claims": by_email, "limit": settings.velocity_max_claims,
-                      "window_hours": settings.velocity_window_hours},
-        ))
+        signals.append(
+            FraudSignal(
+                code="claim_velocity_email",
+                detail=f"This email filed {by_email} other claims in the last {window}.",
+                evidence={
+                    "recent_claims": by_email,
+                    "limit": settings.velocity_max_claims,
+                    "window_hours": settings.velocity_window_hours,
+                },
+            )
+        )
     if on_order >= settings.velocity_max_claims:
-        signals.append(FraudSignal(
-            code="claim_velocity_order",
-            detail=f"This order has {on_order} other claims in the last {window}.",
-            evidence={"recent_claims": on_order, "limit": settings.velocity_max_claims,
-                      "window_hours": settings.velocity_window_hours},
-        ))
+        signals.append(
+            FraudSignal(
+                code="claim_velocity_order",
+                detail=f"This order has {on_order} other claims in the last {window}.",
+                evidence={
+                    "recent_claims": on_order,
+                    "limit": settings.velocity_max_claims,
+                    "window_hours": settings.velocity_window_hours,
+                },
+            )
+        )
     return signals
 
 
@@ -209,16 +235,21 @@ def _taken_before_delivery(photos: Sequence[StoredPhoto], order: Order | None) -
         # No earlier than the latest moment in UTC the camera time can stand for.
         latest_utc = _utc(taken) + (NAIVE_EXIF_MARGIN if taken.tzinfo is None else timedelta(0))
         if latest_utc < delivered:
-            signals.append(FraudSignal(
-                code="photo_taken_before_delivery",
-                detail=f"Photo {photo.sha256[:10]} was taken {taken:%Y-%m-%d %H:%M} (camera time), before the "
-                       f"delivery on {delivered:%Y-%m-%d %H:%M} UTC.",
-                evidence={"photo_sha256": photo.sha256, "taken_at": taken.isoformat(),
-                          "delivered_at": delivered.isoformat(),
-                          "timezone_known": taken.tzinfo is not None},
-            ))
+            signals.append(
+                FraudSignal(
+                    code="photo_taken_before_delivery",
+                    detail=f"Photo {photo.sha256[:10]} was taken {taken:%Y-%m-%d %H:%M} (camera time), before the "
+                    f"delivery on {delivered:%Y-%m-%d %H:%M} UTC.",
+                    evidence={
+                        "photo_sha256": photo.sha256,
+                        "taken_at": taken.isoformat(),
+                        "delivered_at": delivered.isoformat(),
+                        "timezone_known": taken.tzinfo is not None,
+                    },
+                )
+            )
     return signals
 
 
 def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

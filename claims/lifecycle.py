@@ -11,6 +11,7 @@ from which status to which. This is the one definition; the store checks every s
 Automation may approve; only a reviewer may deny. A settled claim (approved or denied) is re-opened only by
 the customer, explicitly: a reply after a denial, or "Talk to a person".
 """
+
 from __future__ import annotations
 
 from typing import Literal
@@ -24,18 +25,20 @@ NEW = "new"  # the pseudo-status of a claim that is being filed
 STATUSES: tuple[str, ...] = CLAIM_STATUSES  # the ClaimStatus type in claims.models spells them for pydantic
 
 # --- groups ---------------------------------------------------------------------------------------------
-AUTOMATED = ("auto_refund", "auto_replacement")                  # decided by the bot, money or goods moving
+AUTOMATED = ("auto_refund", "auto_replacement")  # decided by the bot, money or goods moving
 APPROVED = (*AUTOMATED, "approved_refund", "approved_replacement")  # a refund or replacement is due
-SETTLED = (*APPROVED, "denied")                                  # decided; nothing more is expected
-OPEN = ("needs_more_photos", "in_review", "info_requested")      # someone still has to act
-REVIEW_QUEUE = ("in_review", "info_requested")                   # what the review desk lists
+SETTLED = (*APPROVED, "denied")  # decided; nothing more is expected
+OPEN = ("needs_more_photos", "in_review", "info_requested")  # someone still has to act
+REVIEW_QUEUE = ("in_review", "info_requested")  # what the review desk lists
 ESCALATED = ("in_review", "info_requested", "approved_refund", "approved_replacement", "denied")  # a person's
 CUSTOMER_MAY_ADD = ("needs_more_photos", "in_review", "info_requested", "denied")  # add_evidence accepted
 AUTOMATIC_OUTCOMES = ("auto_refund", "auto_replacement", "needs_more_photos", "in_review")
 
 RESOLUTION_OF = {
-    "auto_refund": "refund", "approved_refund": "refund",
-    "auto_replacement": "replacement", "approved_replacement": "replacement",
+    "auto_refund": "refund",
+    "approved_refund": "refund",
+    "auto_replacement": "replacement",
+    "approved_replacement": "replacement",
 }
 REVIEW_OUTCOME: dict[str, tuple[ClaimStatus, Resolution | None]] = {  # review action -> (status, resolution)
     "approve_refund": ("approved_refund", "refund"),
@@ -108,7 +111,23 @@ def actor_kind(actor: str) -> str:
 
 
 __all__ = [
-    "APPROVED", "AUTOMATED", "AUTOMATIC_OUTCOMES", "CUSTOMER_MAY_ADD", "ESCALATED", "FALLBACK_TO_REFUND",
-    "IllegalTransition", "NEW", "OPEN", "RESOLUTION_OF", "REVIEW_OUTCOME", "REVIEW_QUEUE", "SETTLED",
-    "STATUSES", "TRANSITIONS", "actor_kind", "allowed", "check", "transition_rows",
+    "APPROVED",
+    "AUTOMATED",
+    "AUTOMATIC_OUTCOMES",
+    "CUSTOMER_MAY_ADD",
+    "ESCALATED",
+    "FALLBACK_TO_REFUND",
+    "IllegalTransition",
+    "NEW",
+    "OPEN",
+    "RESOLUTION_OF",
+    "REVIEW_OUTCOME",
+    "REVIEW_QUEUE",
+    "SETTLED",
+    "STATUSES",
+    "TRANSITIONS",
+    "actor_kind",
+    "allowed",
+    "check",
+    "transition_rows",
 ]

@@ -4,6 +4,7 @@ Every message ends with the reference number and the way to reach a person. Requ
 explain what we could not see and how to fix it, without blame. Fraud signals never reach these texts: a
 claim held for a fraud check reads like any other claim a person looks at.
 """
+
 from __future__ import annotations
 
 from claims.config import Settings
@@ -167,9 +168,7 @@ def _more_photos_body(reasons: tuple[str, ...]) -> list[str]:
         "Two photos are usually all it takes: one of the whole box or item, and one close-up of the damage, "
         "in good light."
     )
-    body.append(
-        'Add them here with "Add photos" (no need to retype anything) and we\'ll look again straight away.'
-    )
+    body.append('Add them here with "Add photos" (no need to retype anything) and we\'ll look again straight away.')
     return body
 
 

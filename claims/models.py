@@ -2,19 +2,18 @@
 
 Validation messages are written for the customer who has to fix the input, not for a developer.
 """
+
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from vision_models.labels import DAMAGE_LABELS, DamagePrediction
 
-DamageLabel = Literal[
-    "no_damage", "crushed_packaging", "torn_packaging", "water_damage", "broken", "surface_damage"
-]
+DamageLabel = Literal["no_damage", "crushed_packaging", "torn_packaging", "water_damage", "broken", "surface_damage"]
 Intent = Literal["refund", "replacement", "unspecified"]
 Resolution = Literal["refund", "replacement"]
 Priority = Literal["high", "normal"]
@@ -34,7 +33,9 @@ Actor = str  # "customer", "system", or "reviewer:<name>"
 CLAIM_STATUSES: tuple[str, ...] = ClaimStatus.__args__  # type: ignore[attr-defined]
 REVIEW_ACTIONS: tuple[str, ...] = ReviewActionName.__args__  # type: ignore[attr-defined]
 
-EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+EMAIL_RE = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
 ORDER_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,39}$")
 # Control characters other than tab/newline/carriage return have no business in a complaint.
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -44,7 +45,7 @@ if tuple(DamageLabel.__args__) != DAMAGE_LABELS:  # type: ignore[attr-defined]  
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class _Frozen(BaseModel):

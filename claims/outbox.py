@@ -22,6 +22,7 @@ one message at the same time, and a lease left by a killed dispatcher lapses aft
 
 Run on its own:  claimbot outbox [--data DIR] [--drain] [--requeue-dead] [--poll S]
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -80,7 +81,7 @@ class OutboxDispatcher:
 
     # --- running ----------------------------------------------------------------------------------
 
-    def start(self) -> "OutboxDispatcher":
+    def start(self) -> OutboxDispatcher:
         if self._thread is None or not self._thread.is_alive():
             self._stop.clear()
             self._thread = threading.Thread(target=self._loop, name="claimbot-outbox", daemon=True)
@@ -164,14 +165,19 @@ class OutboxDispatcher:
 
     def _post(self, row: dict, attempt: int) -> None:
         body = encode(row["payload"])
-        request = urllib.request.Request(self.settings.webhook_url, data=body, method="POST", headers={
-            "Content-Type": "application/json",
-            "User-Agent": USER_AGENT,
-            "Idempotency-Key": row["idempotency_key"],
-            "X-Signature": sign(body, self.settings.webhook_secret),
-            "X-Claimbot-Event": str(row["payload"].get("type", "")),
-            "X-Claimbot-Attempt": str(attempt),
-        })
+        request = urllib.request.Request(
+            self.settings.webhook_url,
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "User-Agent": USER_AGENT,
+                "Idempotency-Key": row["idempotency_key"],
+                "X-Signature": sign(body, self.settings.webhook_secret),
+                "X-Claimbot-Event": str(row["payload"].get("type", "")),
+                "X-Claimbot-Attempt": str(attempt),
+            },
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.settings.webhook_timeout_seconds) as response:
                 response.read(65536)
@@ -197,9 +203,13 @@ class OutboxDispatcher:
                 return
             workflow = tx.get_workflow(row["workflow_id"])  # read only by the dispatcher that finished the row
             tx.add_ledger_entry(
-                idempotency_key=row["idempotency_key"], kind=workflow["kind"], claim_id=workflow["claim_id"],
-                amount=payload.get("amount") or 0.0, currency=payload.get("currency") or "EUR",
-                detail=payload, now=now,
+                idempotency_key=row["idempotency_key"],
+                kind=workflow["kind"],
+                claim_id=workflow["claim_id"],
+                amount=payload.get("amount") or 0.0,
+                currency=payload.get("currency") or "EUR",
+                detail=payload,
+                now=now,
             )
             workflows.on_delivered(tx, {**row, "attempts": attempt}, now=now)
 
@@ -235,4 +245,3 @@ def requeue_dead(store: Store) -> int:
 
 
 __all__ = ["DeliveryError", "OutboxDispatcher", "backoff_seconds", "encode", "requeue_dead", "sign"]
-

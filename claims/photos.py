@@ -11,6 +11,7 @@ Each accepted photo is decoded exactly once, into a reduced RGB copy in its EXIF
 `vision_models.decode` (the decode training and evaluation use too); that copy feeds the perceptual hash
 (`claims.fraud.phash_of`), the quality checks and the vision model. The stored file is the original bytes.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -22,7 +23,7 @@ import warnings
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from PIL import Image
@@ -73,8 +74,14 @@ class IncomingPhoto:
 
     def to_stored(self) -> StoredPhoto:
         return StoredPhoto(
-            sha256=self.sha256, phash=self.phash, width=self.width, height=self.height, mime=self.mime,
-            size_bytes=len(self.data), original_name=self.original_name, exif_taken_at=self.exif_taken_at,
+            sha256=self.sha256,
+            phash=self.phash,
+            width=self.width,
+            height=self.height,
+            mime=self.mime,
+            size_bytes=len(self.data),
+            original_name=self.original_name,
+            exif_taken_at=self.exif_taken_at,
         )
 
 
@@ -162,15 +169,13 @@ def _exif_time(exif: Image.Exif) -> datetime | None:
         if match:
             sign = 1 if match.group(1) == "+" else -1
             tz = timezone(sign * timedelta(hours=int(match.group(2)), minutes=int(match.group(3))))
-            return moment.replace(tzinfo=tz).astimezone(timezone.utc)
+            return moment.replace(tzinfo=tz).astimezone(UTC)
     return moment
 
 
 def _decode(data: bytes, fmt: str, label: str, settings: Settings) -> tuple[Image.Image, int, int, Image.Exif]:
     """Fully decode one photo through `vision_models.decode`, checking it on the way; raise PhotoRejected if we cannot."""
-    unreadable = (
-        f"{label} is not a picture we can read: please send a JPEG, PNG, WEBP or HEIC photo."
-    )
+    unreadable = f"{label} is not a picture we can read: please send a JPEG, PNG, WEBP or HEIC photo."
     damaged = f"{label} is damaged or incomplete (it could not be read to the end): please attach it again."
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -240,8 +245,10 @@ def read_photos(sources: Sequence[PhotoSource] | None, settings: Settings) -> li
     else:
         # Pillow releases the GIL while decoding, so the photos of one claim decode side by side.
         with ThreadPoolExecutor(max_workers=min(len(sources), _DECODE_WORKERS)) as pool:
-            futures = [pool.submit(read_photo, source, index=index, settings=settings)
-                       for index, source in enumerate(sources, start=1)]
+            futures = [
+                pool.submit(read_photo, source, index=index, settings=settings)
+                for index, source in enumerate(sources, start=1)
+            ]
             decoded = [future.result() for future in futures]  # the first bad photo, by position, raises
     photos: list[IncomingPhoto] = []
     seen: set[str] = set()

@@ -18,12 +18,13 @@ No I/O, no models, no clock (the service puts "now" into the evidence), so every
 
 Automation never returns `denied`; only a person may deny.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import cast
-from datetime import datetime, timedelta, timezone
 
 from claims.config import Settings
 from claims.models import ClaimStatus, DamageLabel, Decision, Evidence, PhotoEvidence, Resolution
@@ -37,7 +38,7 @@ POLICY_VERSION = "1"
 # are stored in events and returned by the API.
 
 PERSON_REASONS: dict[str, str] = {
-    "human_requested": "The customer pressed \"Talk to a person\".",
+    "human_requested": 'The customer pressed "Talk to a person".',
     "wants_human": "The customer asked in their message to speak with a person.",
     "customer_frustrated": "The customer sounds upset; a person should answer, quickly.",
     "customer_replied": "The customer answered a reviewer's question or decision; the same person should read it.",
@@ -272,12 +273,14 @@ def _resolve(evidence: Evidence, settings: Settings, label: DamageLabel | None, 
         wanted = "refund"
         reasons.append("out_of_stock_refund")
     status: ClaimStatus = "auto_replacement" if wanted == "replacement" else "auto_refund"
-    return Decision(status=status, resolution=cast(Resolution, wanted), reasons=tuple(reasons + photo_issues), label=label)
+    return Decision(
+        status=status, resolution=cast(Resolution, wanted), reasons=tuple(reasons + photo_issues), label=label
+    )
 
 
 def _aware(moment: datetime) -> datetime:
     """Naive datetimes in this project are UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _dedupe(codes: Iterable[str]) -> list[str]:

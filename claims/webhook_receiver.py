@@ -19,6 +19,7 @@ standard library only, so it can be copied whole). The three rules:
 This example keeps the processed keys in memory (so a restart forgets them); a real receiver keeps them
 in its database, next to the refunds it issues.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -73,7 +74,7 @@ def make_handler(receiver: WebhookReceiver) -> type[BaseHTTPRequestHandler]:
     """An http.server request handler class that answers POSTs with `receiver.handle`."""
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length)
             status, answer = receiver.handle(body, self.headers)
@@ -84,7 +85,7 @@ def make_handler(receiver: WebhookReceiver) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, format, *args) -> None:  # noqa: A002 (keep test output quiet)
+        def log_message(self, format, *args) -> None:
             pass
 
     return Handler

@@ -17,6 +17,7 @@ workflow takes its place; the claim's resolution becomes refund and the customer
 Every transition is a compare-and-set on the stored state, and each claim gets at most one live workflow,
 so a step repeated (a second approval, a retried delivery) changes nothing the second time.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -66,8 +67,14 @@ def idempotency_key(claim_id: str, kind: str) -> str:
 
 
 def transition(
-    tx: Store, workflow: dict, to_state: str, *, reason: str = "", actor: str = "system",
-    detail: dict | None = None, now: datetime | None = None,
+    tx: Store,
+    workflow: dict,
+    to_state: str,
+    *,
+    reason: str = "",
+    actor: str = "system",
+    detail: dict | None = None,
+    now: datetime | None = None,
 ) -> dict:
     """Move a workflow one step (compare-and-set) and write the audit event. Returns the updated row."""
     kind, from_state = workflow["kind"], workflow["state"]
@@ -77,14 +84,24 @@ def transition(
     now = now or utcnow()
     if not tx.move_workflow(workflow["id"], from_state=from_state, to_state=to_state, reason=reason, now=now):
         raise TransitionError(f"workflow {workflow['id']} is no longer {from_state}")
-    tx.log_event(workflow["claim_id"], actor, f"{kind}_{to_state}", at=now, reasons=(reason,) if reason else (),
-                 detail={"workflow_id": workflow["id"], "kind": kind, "from": from_state, "to": to_state,
-                         **(detail or {})})
+    tx.log_event(
+        workflow["claim_id"],
+        actor,
+        f"{kind}_{to_state}",
+        at=now,
+        reasons=(reason,) if reason else (),
+        detail={"workflow_id": workflow["id"], "kind": kind, "from": from_state, "to": to_state, **(detail or {})},
+    )
     return {**workflow, "state": to_state, "reason": reason, "updated_at": iso(now)}
 
 
 def start_workflow(
-    tx: Store, claim_id: str, resolution: str, *, settings: Settings, authorised_by: str = "system",
+    tx: Store,
+    claim_id: str,
+    resolution: str,
+    *,
+    settings: Settings,
+    authorised_by: str = "system",
     now: datetime | None = None,
 ) -> dict:
     """Start (or, on a repeat, leave alone) the workflow for an approved claim; call inside a transaction.
@@ -108,9 +125,13 @@ def start_workflow(
                 f"A {current['kind']} is already under way for this claim ({current['state']}), so it cannot "
                 f"also get a {resolution}. Approve a {current['kind']} instead, or leave the decision as it is."
             )
-        tx.log_event(claim_id, actor, "workflow_repeat", at=now, detail={
-            "workflow_id": current["id"], "kind": current["kind"], "state": current["state"],
-        })
+        tx.log_event(
+            claim_id,
+            actor,
+            "workflow_repeat",
+            at=now,
+            detail={"workflow_id": current["id"], "kind": current["kind"], "state": current["state"]},
+        )
         return current
     if any(w["kind"] == resolution for w in existing):
         # The same kind already ran and failed (dead-lettered, or sold out): its message, if any, keeps its
@@ -119,8 +140,13 @@ def start_workflow(
         return retry_delivery(tx, failed, actor=actor, now=now)
     workflow_id = _create(tx, _claim(tx, claim_id), resolution, authorised_by=authorised_by, now=now)
     workflow = _workflow(tx, workflow_id)
-    tx.log_event(claim_id, actor, f"{resolution}_created", at=now,
-                 detail={"workflow_id": workflow_id, "kind": resolution, "from": None, "to": "created"})
+    tx.log_event(
+        claim_id,
+        actor,
+        f"{resolution}_created",
+        at=now,
+        detail={"workflow_id": workflow_id, "kind": resolution, "from": None, "to": "created"},
+    )
     workflow = transition(tx, workflow, "approved", actor=actor, now=now)
     return advance(tx, workflow, settings=settings, now=now)
 
@@ -138,15 +164,22 @@ def advance(tx: Store, workflow: dict, *, settings: Settings, now: datetime | No
                 "Import the order first, or approve a refund."
             )
         if problem:
-            transition(tx, workflow, "failed", reason=problem, now=now,
-                       detail={"order_id": claim.order_id})
-            return _fall_back_to_refund(tx, claim, order, reason=problem, settings=settings, now=now,
-                                        authorised_by=workflow["authorised_by"])
+            transition(tx, workflow, "failed", reason=problem, now=now, detail={"order_id": claim.order_id})
+            return _fall_back_to_refund(
+                tx, claim, order, reason=problem, settings=settings, now=now, authorised_by=workflow["authorised_by"]
+            )
         order = cast(Order, order)  # reserved: _reserve found the order
-        workflow = transition(tx, workflow, "reserved", now=now, detail={
-            "order_id": order.order_id, "sku": order.sku,
-            "stock_left": None if order.stock_count == 0 else order.stock_count - 1,
-        })
+        workflow = transition(
+            tx,
+            workflow,
+            "reserved",
+            now=now,
+            detail={
+                "order_id": order.order_id,
+                "sku": order.sku,
+                "stock_left": None if order.stock_count == 0 else order.stock_count - 1,
+            },
+        )
     if workflow["state"] in ("approved", "reserved"):
         key = idempotency_key(workflow["claim_id"], workflow["kind"])
         payload = _payload(workflow, claim, order, key, settings, now)
@@ -172,18 +205,31 @@ def on_delivered(tx: Store, outbox_row: dict, *, now: datetime | None = None) ->
     """The workflow's message reached its receiver (or the ledger): the workflow is complete."""
     workflow = tx.get_workflow(outbox_row["workflow_id"])
     if workflow and workflow["state"] == WAITING_STATE[workflow["kind"]]:
-        transition(tx, workflow, "completed", now=now, detail={
-            "idempotency_key": outbox_row["idempotency_key"], "attempts": outbox_row["attempts"],
-        })
+        transition(
+            tx,
+            workflow,
+            "completed",
+            now=now,
+            detail={"idempotency_key": outbox_row["idempotency_key"], "attempts": outbox_row["attempts"]},
+        )
 
 
 def on_dead(tx: Store, outbox_row: dict, *, error: str, now: datetime | None = None) -> None:
     """The message could not be delivered after the last try: the workflow fails, for a person to see."""
     workflow = tx.get_workflow(outbox_row["workflow_id"])
     if workflow and workflow["state"] not in TERMINAL_STATES:
-        transition(tx, workflow, "failed", reason="delivery_failed", now=now, detail={
-            "idempotency_key": outbox_row["idempotency_key"], "attempts": outbox_row["attempts"], "error": error,
-        })
+        transition(
+            tx,
+            workflow,
+            "failed",
+            reason="delivery_failed",
+            now=now,
+            detail={
+                "idempotency_key": outbox_row["idempotency_key"],
+                "attempts": outbox_row["attempts"],
+                "error": error,
+            },
+        )
 
 
 # --- steps ----------------------------------------------------------------------------------------
@@ -204,12 +250,25 @@ def _create(tx: Store, claim: ClaimRecord, kind: str, *, authorised_by: str, now
     """A new workflow row: a payout of the order's value (refund) or of one unit (replacement)."""
     order = tx.get_order(claim.order_id)
     amount = round(order.value, 2) if (order is not None and kind == "refund") else None
-    return tx.create_workflow(claim.claim_id, kind, state="created", now=now, order_id=claim.order_id,
-                              amount=amount, authorised_by=authorised_by)
+    return tx.create_workflow(
+        claim.claim_id,
+        kind,
+        state="created",
+        now=now,
+        order_id=claim.order_id,
+        amount=amount,
+        authorised_by=authorised_by,
+    )
 
 
 def _fall_back_to_refund(
-    tx: Store, claim: ClaimRecord, order: Order | None, *, reason: str, settings: Settings, now: datetime,
+    tx: Store,
+    claim: ClaimRecord,
+    order: Order | None,
+    *,
+    reason: str,
+    settings: Settings,
+    now: datetime,
     authorised_by: str,
 ) -> dict:
     """The replacement could not be reserved: refund instead, and tell the customer in the thread."""
@@ -217,18 +276,39 @@ def _fall_back_to_refund(
     reasons = list(dict.fromkeys([*claim.reasons, "out_of_stock_refund"]))
     status = lifecycle.FALLBACK_TO_REFUND.get(claim.status, claim.status)
     if status != claim.status:
-        claim = tx.change_status(claim.claim_id, status, actor="system", expected_version=claim.version,
-                                 resolution="refund", reasons=reasons, message=text, updated_at=iso(now))
+        claim = tx.change_status(
+            claim.claim_id,
+            status,
+            actor="system",
+            expected_version=claim.version,
+            resolution="refund",
+            reasons=reasons,
+            message=text,
+            updated_at=iso(now),
+        )
     tx.add_message(claim.claim_id, actor="bot", kind="fallback_to_refund", text=text, at=now)
-    tx.log_event(claim.claim_id, "system", "fallback_to_refund", at=now, status=status, reasons=(reason,),
-                 detail={"from": "replacement", "to": "refund", "reason": reason})
+    tx.log_event(
+        claim.claim_id,
+        "system",
+        "fallback_to_refund",
+        at=now,
+        status=status,
+        reasons=(reason,),
+        detail={"from": "replacement", "to": "refund", "reason": reason},
+    )
     existing = [w for w in tx.workflows_for_claims([claim.claim_id]) if w["kind"] == "refund"]
     if existing:
         return existing[-1] if existing[-1]["state"] != "failed" else retry_delivery(tx, existing[-1], now=now)
     workflow_id = _create(tx, claim, "refund", authorised_by=authorised_by, now=now)
     workflow = _workflow(tx, workflow_id)
-    tx.log_event(claim.claim_id, "system", "refund_created", at=now, reasons=(reason,),
-                 detail={"workflow_id": workflow_id, "kind": "refund", "from": None, "to": "created"})
+    tx.log_event(
+        claim.claim_id,
+        "system",
+        "refund_created",
+        at=now,
+        reasons=(reason,),
+        detail={"workflow_id": workflow_id, "kind": "refund", "from": None, "to": "created"},
+    )
     workflow = transition(tx, workflow, "approved", reason="out_of_stock_refund", now=now)
     return advance(tx, workflow, settings=settings, now=now)
 
@@ -255,14 +335,26 @@ def retry_delivery(tx: Store, workflow: dict, *, actor: str = "system", now: dat
     waiting = WAITING_STATE[workflow["kind"]]
     if not tx.move_workflow(workflow["id"], from_state="failed", to_state=waiting, reason="", now=now):
         raise TransitionError(f"workflow {workflow['id']} is no longer failed")
-    tx.log_event(workflow["claim_id"], actor, f"{workflow['kind']}_{waiting}", at=now, detail={
-        "workflow_id": workflow["id"], "kind": workflow["kind"], "from": "failed", "to": waiting,
-        "idempotency_key": key, "retry": True,
-    })
+    tx.log_event(
+        workflow["claim_id"],
+        actor,
+        f"{workflow['kind']}_{waiting}",
+        at=now,
+        detail={
+            "workflow_id": workflow["id"],
+            "kind": workflow["kind"],
+            "from": "failed",
+            "to": waiting,
+            "idempotency_key": key,
+            "retry": True,
+        },
+    )
     return _workflow(tx, workflow["id"])
 
 
-def _payload(workflow: dict, claim: ClaimRecord, order: Order | None, key: str, settings: Settings, now: datetime) -> dict:
+def _payload(
+    workflow: dict, claim: ClaimRecord, order: Order | None, key: str, settings: Settings, now: datetime
+) -> dict:
     """The JSON body of the outgoing message (see README, Workflows: payload format)."""
     kind = workflow["kind"]
     body = {
@@ -277,13 +369,26 @@ def _payload(workflow: dict, claim: ClaimRecord, order: Order | None, key: str, 
         body.update(amount=round(order.value, 2) if order else None, currency=order.currency if order else None)
     else:
         body.update(
-            sku=order.sku if order else "", item_name=order.item_name if order else "", quantity=1,
+            sku=order.sku if order else "",
+            item_name=order.item_name if order else "",
+            quantity=1,
             ship_within_business_days=settings.replacement_ship_days,
         )
     return body
 
 
 __all__ = [
-    "KINDS", "STATES", "TERMINAL_STATES", "TRANSITIONS", "TransitionError", "advance", "idempotency_key",
-    "on_dead", "on_delivered", "resume_unfinished", "retry_delivery", "start_workflow", "transition",
+    "KINDS",
+    "STATES",
+    "TERMINAL_STATES",
+    "TRANSITIONS",
+    "TransitionError",
+    "advance",
+    "idempotency_key",
+    "on_dead",
+    "on_delivered",
+    "resume_unfinished",
+    "retry_delivery",
+    "start_workflow",
+    "transition",
 ]

@@ -1,4 +1,5 @@
 """Model doubles shared by the workflow and outbox tests: the workflows do not care what the models say."""
+
 from __future__ import annotations
 
 import io
@@ -27,8 +28,10 @@ class ReadsIntent:
 
     def analyze(self, text):
         return ComplaintAnalysis(
-            intent="replacement" if "replace" in text else "refund", damage_types=("broken",),
-            wants_human="person" in text, summary="Item arrived broken.",
+            intent="replacement" if "replace" in text else "refund",
+            damage_types=("broken",),
+            wants_human="person" in text,
+            summary="Item arrived broken.",
         )
 
 

@@ -7,6 +7,7 @@ Run as a module it is the server the crash and backup tests start as a subproces
 It serves `ui.app.build_app` over a real ClaimService (real SQLite, real photo store) with the model doubles
 of tests/_ui_support.py, so that a restart takes seconds instead of loading torch and MiniLM again.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,6 +41,7 @@ LOAD_SETTINGS = {"submissions_per_email_per_hour": 100_000, "velocity_max_claims
 
 
 # --- what the store holds ----------------------------------------------------------------------------
+
 
 @contextmanager
 def connect(db_path: Path | str) -> Iterator[sqlite3.Connection]:
@@ -81,8 +83,9 @@ def table_digests(db_path: Path | str) -> dict[str, str]:
     with connect(db_path) as conn:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
         digests = {
-            t: hashlib.sha256(repr([tuple(r) for r in conn.execute(f"SELECT * FROM [{t}] ORDER BY rowid")]).encode())
-            .hexdigest()
+            t: hashlib.sha256(
+                repr([tuple(r) for r in conn.execute(f"SELECT * FROM [{t}] ORDER BY rowid")]).encode()
+            ).hexdigest()
             for t in tables
         }
     return digests
@@ -97,7 +100,7 @@ class Snapshot:
     files: list[str]
 
     @classmethod
-    def of(cls, data_dir: Path) -> "Snapshot":
+    def of(cls, data_dir: Path) -> Snapshot:
         db = data_dir / "claims.db"
         return cls(row_counts(db), table_digests(db), photo_files(data_dir / "photos"))
 
@@ -114,8 +117,13 @@ def foreign_key_problems(db_path: Path | str) -> list[tuple]:
     return rows
 
 
-def claim_problems(db_path: Path | str, photo_root: Path | str, claim_id: str, expected_photos: int | None = None,
-                   token: str | None = None) -> list[str]:
+def claim_problems(
+    db_path: Path | str,
+    photo_root: Path | str,
+    claim_id: str,
+    expected_photos: int | None = None,
+    token: str | None = None,
+) -> list[str]:
     """Everything that is inconsistent about one stored claim (empty when it is whole)."""
     problems: list[str] = []
     root = Path(photo_root)
@@ -144,13 +152,14 @@ def claim_problems(db_path: Path | str, photo_root: Path | str, claim_id: str, e
         if kinds[:2] != ["submitted", "decided"]:
             problems.append(f"{claim_id}: events start {kinds[:2]}")
         last = conn.execute(
-            "SELECT status FROM events WHERE claim_id = ? AND status IS NOT NULL ORDER BY id DESC LIMIT 1",
-            [claim_id],
+            "SELECT status FROM events WHERE claim_id = ? AND status IS NOT NULL ORDER BY id DESC LIMIT 1", [claim_id]
         ).fetchone()
         if last is None or last[0] != claim["status"]:
             problems.append(f"{claim_id}: status {claim['status']} but last event says {last and last[0]}")
-        thread = [(r[0], r[1]) for r in conn.execute(
-            "SELECT actor, kind FROM messages WHERE claim_id = ? ORDER BY id", [claim_id])]
+        thread = [
+            (r[0], r[1])
+            for r in conn.execute("SELECT actor, kind FROM messages WHERE claim_id = ? ORDER BY id", [claim_id])
+        ]
         if thread[:2] != [("customer", "claim"), ("bot", "decision")]:
             problems.append(f"{claim_id}: thread starts {thread[:2]}")
     return problems
@@ -188,11 +197,14 @@ def write_photos(folder: Path, count: int, start: int = 0) -> list[Path]:
 
 def png_header_only(width: int, height: int) -> bytes:
     """A PNG claiming a huge size whose pixel data is a few bytes: a bomb nobody needs memory to build."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+    )
 
 
 def heic_photo(seed: int) -> bytes:
@@ -206,6 +218,7 @@ def heic_photo(seed: int) -> bytes:
 
 # --- orders for load -----------------------------------------------------------------------------
 
+
 def seed_orders(db_path: Path, count: int, prefix: str = "LOAD") -> list[tuple[str, str]]:
     """`count` cheap, in-stock orders delivered yesterday, each with its own email: each auto-approvable."""
     from claims.models import Order, utcnow
@@ -213,8 +226,16 @@ def seed_orders(db_path: Path, count: int, prefix: str = "LOAD") -> list[tuple[s
 
     delivered = utcnow() - timedelta(days=1)
     orders = [
-        Order(order_id=f"{prefix}-{i:04d}", email=f"buyer{i}@example.com", item_name="Stoneware mug", value=18.0,
-              in_stock=True, stock_count=50, ordered_at=delivered - timedelta(days=3), delivered_at=delivered)
+        Order(
+            order_id=f"{prefix}-{i:04d}",
+            email=f"buyer{i}@example.com",
+            item_name="Stoneware mug",
+            value=18.0,
+            in_stock=True,
+            stock_count=50,
+            ordered_at=delivered - timedelta(days=3),
+            delivered_at=delivered,
+        )
         for i in range(count)
     ]
     with Store.open(db_path) as store:
@@ -223,6 +244,7 @@ def seed_orders(db_path: Path, count: int, prefix: str = "LOAD") -> list[tuple[s
 
 
 # --- load ---------------------------------------------------------------------------------------------
+
 
 @dataclass
 class LoadRun:
@@ -233,8 +255,13 @@ class LoadRun:
     seconds: float = 0.0
 
 
-def run_load(url: str, jobs: list[tuple[str, str, str, list[Path]]], clients: int,
-             stop: threading.Event | None = None, run: LoadRun | None = None) -> LoadRun:
+def run_load(
+    url: str,
+    jobs: list[tuple[str, str, str, list[Path]]],
+    clients: int,
+    stop: threading.Event | None = None,
+    run: LoadRun | None = None,
+) -> LoadRun:
     """Submit every job (order, email, description, photos) through the HTTP API from `clients` threads,
     each with its own gradio_client. Stops taking new jobs once `stop` is set. Pass `run` to watch the
     answers arrive from another thread."""
@@ -257,8 +284,9 @@ def run_load(url: str, jobs: list[tuple[str, str, str, list[Path]]], clients: in
                 if client is None:
                     client = Client(url + "/", verbose=False)
                     clients_made.append(client)
-                answer = client.predict(order, email, description, [handle_file(str(p)) for p in photos],
-                                        api_name="/submit_claim")
+                answer = client.predict(
+                    order, email, description, [handle_file(str(p)) for p in photos], api_name="/submit_claim"
+                )
                 with lock:
                     run.answers[index] = answer
             except Exception as exc:  # recorded: the tests assert on what reached the client
@@ -277,6 +305,7 @@ def run_load(url: str, jobs: list[tuple[str, str, str, list[Path]]], clients: in
 
 # --- a server in its own process ---------------------------------------------------------------------
 
+
 class ServerProcess:
     """`python -m tests._reliability_support` on a free port; `kill()` is SIGKILL, no goodbye."""
 
@@ -284,17 +313,32 @@ class ServerProcess:
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1",
-                    "PYTHONPATH": str(REPO), **(env or {})}
+        self.env = {
+            **os.environ,
+            "GRADIO_ANALYTICS_ENABLED": "False",
+            "HF_HUB_OFFLINE": "1",
+            "PYTHONPATH": str(REPO),
+            **(env or {}),
+        }
         self.proc: subprocess.Popen | None = None
         self.log = self.data_dir.parent / f"server-{self.port}.log"
 
-    def start(self, timeout: float = 120) -> "ServerProcess":
+    def start(self, timeout: float = 120) -> ServerProcess:
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "tests._reliability_support", "--data", str(self.data_dir),
-                 "--port", str(self.port)],
-                cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "tests._reliability_support",
+                    "--data",
+                    str(self.data_dir),
+                    "--port",
+                    str(self.port),
+                ],
+                cwd=REPO,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -356,7 +400,24 @@ if __name__ == "__main__":
 
 
 __all__ = [
-    "DESCRIPTION", "LOAD_SETTINGS", "LoadRun", "REVIEWERS_SPEC", "ServerProcess", "Snapshot", "claim_problems",
-    "connect", "foreign_key_problems", "heic_photo", "integrity", "noise_photo", "photo_files",
-    "png_header_only", "row_counts", "run_load", "seed_orders", "server_process", "table_rows", "write_photos",
+    "DESCRIPTION",
+    "LOAD_SETTINGS",
+    "LoadRun",
+    "REVIEWERS_SPEC",
+    "ServerProcess",
+    "Snapshot",
+    "claim_problems",
+    "connect",
+    "foreign_key_problems",
+    "heic_photo",
+    "integrity",
+    "noise_photo",
+    "photo_files",
+    "png_header_only",
+    "row_counts",
+    "run_load",
+    "seed_orders",
+    "server_process",
+    "table_rows",
+    "write_photos",
 ]

@@ -3,6 +3,7 @@
 The model doubles keep these tests about the UI and API (fast and deterministic); the real models are
 tested in their own files. Shipped code always uses the real models.
 """
+
 from __future__ import annotations
 
 import random
@@ -34,11 +35,16 @@ class FakeVision:
             r, g, b = img.convert("RGB").resize((1, 1)).getpixel((0, 0))
             label, conf = ("broken", 0.93) if r > g + 40 and r > b + 40 else ("no_damage", 0.9)
             probs = {lab: (conf if lab == label else (1 - conf) / (len(DAMAGE_LABELS) - 1)) for lab in DAMAGE_LABELS}
-            out.append(DamagePrediction(
-                label=label, confidence=conf, probabilities=probs,
-                damaged_probability=conf if label != "no_damage" else 1 - conf,
-                looks_like=(("cup", 0.41), ("carton", 0.22)), model_version=self.version,
-            ))
+            out.append(
+                DamagePrediction(
+                    label=label,
+                    confidence=conf,
+                    probabilities=probs,
+                    damaged_probability=conf if label != "no_damage" else 1 - conf,
+                    looks_like=(("cup", 0.41), ("carton", 0.22)),
+                    model_version=self.version,
+                )
+            )
         return out
 
 
@@ -61,10 +67,14 @@ class FakeText:
         wants_human = "person" in low or "human" in low
         frustrated = "furious" in low
         return ComplaintAnalysis(
-            intent=intent, wants_human=wants_human, sentiment=-0.8 if frustrated else -0.2,
-            frustrated=frustrated, frustration_score=0.9 if frustrated else 0.1,
+            intent=intent,
+            wants_human=wants_human,
+            sentiment=-0.8 if frustrated else -0.2,
+            frustrated=frustrated,
+            frustration_score=0.9 if frustrated else 0.1,
             damage_types=tuple({"broken": "broken", "crushed": "crushed_packaging"}[w] for w in damage),
-            summary=text.strip().splitlines()[0][:80] if text.strip() else "", evidence=evidence,
+            summary=text.strip().splitlines()[0][:80] if text.strip() else "",
+            evidence=evidence,
             model_version=self.version,
         )
 
@@ -104,8 +114,11 @@ def open_service(data_dir: Path, *, vision=_DOUBLE, text=_DOUBLE, **settings):
 
     settings = Settings(data_dir=data_dir, reviewers=REVIEWERS_SPEC, **settings)
     return ClaimService.open(
-        data_dir / "claims.db", demo=True, settings=settings,
-        vision=FakeVision() if vision is _DOUBLE else vision, text=FakeText() if text is _DOUBLE else text,
+        data_dir / "claims.db",
+        demo=True,
+        settings=settings,
+        vision=FakeVision() if vision is _DOUBLE else vision,
+        text=FakeText() if text is _DOUBLE else text,
     )
 
 
@@ -121,8 +134,9 @@ def running_server(app):
     import uvicorn
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           timeout_graceful_shutdown=1))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1)
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
@@ -139,18 +153,23 @@ def running_server(app):
 
 def upload(http, url: str, path: Path) -> str:
     """Upload a photo as the browser does (POST /gradio_api/upload); returns the server's path for it."""
-    return http.post(f"{url}/gradio_api/upload",
-                     files={"files": (path.name, path.read_bytes(), "image/jpeg")}).json()[0]
+    return http.post(f"{url}/gradio_api/upload", files={"files": (path.name, path.read_bytes(), "image/jpeg")}).json()[
+        0
+    ]
 
 
-def raw_submit(http, url: str, path: str, *, order: str, email: str, description: str,
-               orig_name: str | None = None) -> str:
+def raw_submit(
+    http, url: str, path: str, *, order: str, email: str, description: str, orig_name: str | None = None
+) -> str:
     """Call `/submit_claim` over plain HTTP naming `path` as the photo; returns the event stream's text.
 
     `http` is an httpx.Client (or the httpx module). Unlike gradio_client, nothing checks the path first.
     """
-    photo = {"path": path, **({"orig_name": orig_name} if orig_name is not None else {}),
-             "meta": {"_type": "gradio.FileData"}}
+    photo = {
+        "path": path,
+        **({"orig_name": orig_name} if orig_name is not None else {}),
+        "meta": {"_type": "gradio.FileData"},
+    }
     data = [order, email, description, [photo], ""]
     event = http.post(f"{url}/gradio_api/call/submit_claim", json={"data": data}).json()["event_id"]
     return http.get(f"{url}/gradio_api/call/submit_claim/{event}", timeout=60).text

@@ -1,5 +1,6 @@
 """Fixtures shared by the test files. Model doubles live in tests/_model_doubles.py, server helpers in
 tests/_ui_support.py; the real models are loaded only by tests marked `slow`."""
+
 from __future__ import annotations
 
 import os
@@ -11,9 +12,9 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from claims.config import Settings  # noqa: E402
-from claims.service import ClaimService  # noqa: E402
-from tests._model_doubles import FakeText, FakeVision  # noqa: E402
+from claims.config import Settings
+from claims.service import ClaimService
+from tests._model_doubles import FakeText, FakeVision
 
 
 @pytest.fixture
@@ -22,8 +23,13 @@ def make_service(tmp_path):
 
     def make(vision=None, text=None, **settings):
         settings.setdefault("reviewers", "ana:correct-horse,bob:battery-staple")
-        svc = ClaimService.open(tmp_path / "data" / "claims.db", demo=True, settings=Settings(**settings),
-                                vision=vision or FakeVision(), text=text or FakeText())
+        svc = ClaimService.open(
+            tmp_path / "data" / "claims.db",
+            demo=True,
+            settings=Settings(**settings),
+            vision=vision or FakeVision(),
+            text=text or FakeText(),
+        )
         opened.append(svc)
         return svc
 

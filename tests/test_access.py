@@ -3,10 +3,10 @@
 Everything goes over HTTP (gradio_client or plain httpx) to `ui.app.build_app` under uvicorn, over a real
 store and photo folder; the model doubles of tests/_ui_support.py stand in for the models.
 """
+
 from __future__ import annotations
 
 import json
-
 import os
 import urllib.parse
 from pathlib import Path
@@ -68,8 +68,13 @@ def two_claims(customer, photo_dir):
     """Two customers' claims (different emails), each with its own photo."""
     filed = {}
     for name, seed in (("alice", 1), ("bert", 2)):
-        filed[name] = customer.predict("DEMO-1003", f"{name}@example.com", DESCRIPTION,
-                                       [handle_file(str(_photo(photo_dir, seed)))], api_name="/submit_claim")
+        filed[name] = customer.predict(
+            "DEMO-1003",
+            f"{name}@example.com",
+            DESCRIPTION,
+            [handle_file(str(_photo(photo_dir, seed)))],
+            api_name="/submit_claim",
+        )
     return filed
 
 
@@ -80,10 +85,16 @@ def _stored_path(service, claim) -> Path:
 # --- reviewer pages and endpoints -------------------------------------------------------------------------
 
 REVIEWER_ROUTES = [
-    ("get", "/review/"), ("get", "/review/config"), ("get", "/review/gradio_api/info"),
-    ("post", "/review/gradio_api/call/review_queue"), ("post", "/review/gradio_api/call/review_case"),
-    ("post", "/review/gradio_api/call/review_decide"), ("post", "/review/gradio_api/queue/join"),
-    ("get", "/dashboard/"), ("get", "/dashboard/config"), ("get", "/dashboard/gradio_api/info"),
+    ("get", "/review/"),
+    ("get", "/review/config"),
+    ("get", "/review/gradio_api/info"),
+    ("post", "/review/gradio_api/call/review_queue"),
+    ("post", "/review/gradio_api/call/review_case"),
+    ("post", "/review/gradio_api/call/review_decide"),
+    ("post", "/review/gradio_api/queue/join"),
+    ("get", "/dashboard/"),
+    ("get", "/dashboard/config"),
+    ("get", "/dashboard/gradio_api/info"),
     ("post", "/dashboard/gradio_api/queue/join"),
 ]
 
@@ -91,8 +102,15 @@ REVIEWER_ROUTES = [
 def _request(http: httpx.Client, method: str, url: str) -> httpx.Response:
     if method == "get":
         return http.get(url)
-    return http.post(url, json={"data": ["CLM-AAAAAAAAAA", "approve_refund", ""], "fn_index": 0,
-                                "session_hash": "anon", "event_data": None})
+    return http.post(
+        url,
+        json={
+            "data": ["CLM-AAAAAAAAAA", "approve_refund", ""],
+            "fn_index": 0,
+            "session_hash": "anon",
+            "event_data": None,
+        },
+    )
 
 
 def _refused(response: httpx.Response) -> bool:
@@ -141,13 +159,19 @@ def test_gradio_client_cannot_open_the_review_desk_with_a_wrong_password(url):
 
 # --- claims belong to their token -------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("endpoint", ["/claim_status", "/request_human", "/add_evidence"])
 def test_a_customers_token_opens_only_their_own_claim(url, customer, two_claims, data_dir, photo_dir, endpoint):
     alice, bert = two_claims["alice"], two_claims["bert"]
     args = {
         "/claim_status": (bert["claim_id"], alice["access_token"]),
         "/request_human": (bert["claim_id"], alice["access_token"], "let me in"),
-        "/add_evidence": (bert["claim_id"], alice["access_token"], "mine now", [handle_file(str(_photo(photo_dir, 9)))]),
+        "/add_evidence": (
+            bert["claim_id"],
+            alice["access_token"],
+            "mine now",
+            [handle_file(str(_photo(photo_dir, 9)))],
+        ),
     }[endpoint]
     before = Snapshot.of(data_dir)
     with pytest.raises(AppError, match=NOT_FOUND):
@@ -171,6 +195,7 @@ def test_the_service_gives_a_claims_photo_only_with_that_claims_token(service, t
 
 # --- photo files through Gradio's file routes ------------------------------------------------------------
 
+
 def _file_route_variants(stored: Path, repo_cwd: Path) -> dict[str, str]:
     absolute = str(stored)
     gradio_cache = Path(os.environ.get("GRADIO_TEMP_DIR") or "/tmp/gradio")
@@ -189,8 +214,9 @@ def _file_route_variants(stored: Path, repo_cwd: Path) -> dict[str, str]:
 
 @pytest.mark.parametrize("prefix", ["", "/review", "/dashboard"])
 @pytest.mark.parametrize("signed_in", [False, True], ids=["anonymous", "signed-in-reviewer"])
-def test_no_photo_or_database_file_can_be_fetched_through_gradios_file_routes(url, service, two_claims, prefix,
-                                                                              signed_in):
+def test_no_photo_or_database_file_can_be_fetched_through_gradios_file_routes(
+    url, service, two_claims, prefix, signed_in
+):
     stored = _stored_path(service, two_claims["bert"])
     secret = stored.read_bytes()
     with httpx.Client() as http:
@@ -207,8 +233,15 @@ def test_a_replayed_upload_path_does_not_give_the_photo_to_someone_else(url, ser
     photo = _photo(photo_dir, 77)
     with httpx.Client() as owner:
         uploaded = upload(owner, url, photo)
-        reply = raw_submit(owner, url, uploaded, order="DEMO-1002", email="carol@example.com",
-                           description=DESCRIPTION, orig_name=photo.name)
+        reply = raw_submit(
+            owner,
+            url,
+            uploaded,
+            order="DEMO-1002",
+            email="carol@example.com",
+            description=DESCRIPTION,
+            orig_name=photo.name,
+        )
     assert "event: complete" in reply  # the claim was filed with this upload
     with httpx.Client() as stranger:
         replayed = stranger.get(f"{url}/gradio_api/file={uploaded}")
@@ -217,6 +250,7 @@ def test_a_replayed_upload_path_does_not_give_the_photo_to_someone_else(url, ser
 
 
 # --- audit and rate limits ---------------------------------------------------------------------------------
+
 
 def _events(service, kind: str) -> list[dict]:
     return [e for e in _all_events(service) if e["kind"] == kind]
@@ -233,16 +267,21 @@ def test_reviewer_logins_are_audited_whether_they_succeed_or_fail(url, service):
     with httpx.Client() as http:
         http.post(f"{url}/review/login", data={"username": "ann", "password": "nope"})
         http.post(f"{url}/review/login", data={"username": ANN[0], "password": ANN[1]})
-    failed = _events(service, "login_failed")[before["login_failed"]:]
-    succeeded = _events(service, "login_succeeded")[before["login_succeeded"]:]
+    failed = _events(service, "login_failed")[before["login_failed"] :]
+    succeeded = _events(service, "login_succeeded")[before["login_succeeded"] :]
     assert [e["actor"] for e in failed] == ["reviewer:ann"]
     assert [e["actor"] for e in succeeded] == ["reviewer:ann"]
     assert "nope" not in str(failed) and ANN[1] not in str(succeeded)  # passwords never reach the audit trail
 
 
 def test_reviewer_decisions_are_audited_with_the_reviewers_name(url, service, customer, photo_dir):
-    filed = customer.predict("DEMO-1009", "dora@example.com", "Broken. I want to talk to a person.",
-                             [handle_file(str(_photo(photo_dir, 21)))], api_name="/submit_claim")
+    filed = customer.predict(
+        "DEMO-1009",
+        "dora@example.com",
+        "Broken. I want to talk to a person.",
+        [handle_file(str(_photo(photo_dir, 21)))],
+        api_name="/submit_claim",
+    )
     assert filed["status"] == "in_review"
     ann = Client(url + "/review/", auth=ANN, verbose=False)
     try:
@@ -278,8 +317,9 @@ def test_a_flood_of_submissions_from_one_email_is_rate_limited(customer, data_di
         customer.predict("DEMO-1005", email, f"{DESCRIPTION} ({i})", [], api_name="/submit_claim")
     before = Snapshot.of(data_dir)
     with pytest.raises(AppError, match="many claims from this email address in the last hour"):
-        customer.predict("DEMO-1005", email, DESCRIPTION, [handle_file(str(_photo(photo_dir, 31)))],
-                         api_name="/submit_claim")
+        customer.predict(
+            "DEMO-1005", email, DESCRIPTION, [handle_file(str(_photo(photo_dir, 31)))], api_name="/submit_claim"
+        )
     with pytest.raises(AppError, match="many claims from this email address"):
         customer.predict("DEMO-1005", email.upper(), DESCRIPTION, [], api_name="/submit_claim")  # same address
     assert Snapshot.of(data_dir) == before

@@ -1,4 +1,5 @@
 """Reviewer accounts: configured or generated (never a fixed password), hashed, audited, rate limited."""
+
 from __future__ import annotations
 
 import pytest

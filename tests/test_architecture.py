@@ -1,5 +1,6 @@
 """The shape of the code: imports flow one way (ui -> claims.service -> claims.*, vision_models), with no
 cycle and no arrow from the domain up to the UI; modules stay small enough to hold in one's head."""
+
 from __future__ import annotations
 
 import ast
@@ -21,10 +22,7 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-MODULES = {
-    _module_name(path): path
-    for package in PACKAGES for path in sorted((ROOT / package).rglob("*.py"))
-}
+MODULES = {_module_name(path): path for package in PACKAGES for path in sorted((ROOT / package).rglob("*.py"))}
 
 
 def _imports(name: str, path: Path) -> set[str]:
@@ -38,7 +36,9 @@ def _imports(name: str, path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                base = ".".join(
+                    package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else [])
+                )
             targets = [f"{base}.{alias.name}" for alias in node.names] + [base]
         else:
             continue
@@ -91,10 +91,7 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 def _importers_of_parent(graph):
     """A package's __init__ importing its own submodules is not a cycle worth reporting when the submodule
     imports only siblings; we report real cycles only, so drop child -> parent-package arrows."""
-    return {
-        name: {t for t in targets if not name.startswith(t + ".")}
-        for name, targets in graph.items()
-    }
+    return {name: {t for t in targets if not name.startswith(t + ".")} for name, targets in graph.items()}
 
 
 def test_the_cycle_finder_finds_a_cycle():
@@ -107,25 +104,44 @@ def test_the_import_graph_has_no_cycle():
 
 @pytest.mark.parametrize("lower", ["claims", "vision_models"])
 def test_nothing_below_the_ui_imports_it(lower):
-    arrows = sorted((name, target) for name, targets in GRAPH.items() if name.split(".")[0] == lower
-                    for target in targets if target.split(".")[0] == "ui")
+    arrows = sorted(
+        (name, target)
+        for name, targets in GRAPH.items()
+        if name.split(".")[0] == lower
+        for target in targets
+        if target.split(".")[0] == "ui"
+    )
     assert arrows == []
 
 
 def test_the_vision_package_does_not_import_the_claims_domain():
-    arrows = sorted((name, target) for name, targets in GRAPH.items() if name.startswith("vision_models")
-                    for target in targets if target.startswith("claims"))
+    arrows = sorted(
+        (name, target)
+        for name, targets in GRAPH.items()
+        if name.startswith("vision_models")
+        for target in targets
+        if target.startswith("claims")
+    )
     assert arrows == []
 
 
 def test_the_web_apps_reach_the_domain_through_the_service():
     # Plus the shared vocabulary: errors, settings, the lifecycle's groups, the policy's reason texts, and the
     # one-time reviewer password announcement. No store, workflow or fraud code in a handler.
-    allowed = ("claims.service", "claims.errors", "claims.config", "claims.lifecycle", "claims.policy",
-               "claims.accounts")
+    allowed = (
+        "claims.service",
+        "claims.errors",
+        "claims.config",
+        "claims.lifecycle",
+        "claims.policy",
+        "claims.accounts",
+    )
     for name, targets in GRAPH.items():
         if name.startswith("ui.") and name != "ui.cli":  # the command line opens stores and trains models
-            assert all(t == "claims" or not t.startswith("claims") or t.startswith(allowed) for t in targets), (name, targets)
+            assert all(t == "claims" or not t.startswith("claims") or t.startswith(allowed) for t in targets), (
+                name,
+                targets,
+            )
 
 
 def test_no_module_is_long_without_saying_why():

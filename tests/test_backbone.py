@@ -1,4 +1,5 @@
 """The pretrained backbone: loads the packaged ImageNet weights strictly and recognises real photos."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -63,8 +64,10 @@ def test_loading_the_classifier_does_not_import_torchvision():
     import subprocess
     import sys
 
-    code = ("import sys; from vision_models import load_damage_classifier; load_damage_classifier(); "
-            "print('torchvision' in sys.modules)")
+    code = (
+        "import sys; from vision_models import load_damage_classifier; load_damage_classifier(); "
+        "print('torchvision' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -85,7 +88,7 @@ def test_preprocess_accepts_every_pil_mode(mode):
     tensor = preprocess(image)
     assert tensor.shape == (3, PREPROCESSING.size, PREPROCESSING.size)
     assert tensor.dtype == torch.float32
-    assert -1.0 <= float(tensor.min()) and float(tensor.max()) <= 1.0
+    assert float(tensor.min()) >= -1.0 and float(tensor.max()) <= 1.0
 
 
 def test_transparent_pixels_become_white():

@@ -4,6 +4,7 @@ docs/operations.md, "Backup and restore", lists the commands; `BACKUP_STEPS` and
 `RESTORE_STEPS` below are the same commands, run here in a shell against a server in its own process
 (`python -m tests._reliability_support`, the real app and store with the model doubles).
 """
+
 from __future__ import annotations
 
 import re
@@ -33,16 +34,13 @@ pytestmark = pytest.mark.slow
 
 JOBS = 24
 # The documented commands; {claimbot} is the console script, {python} the interpreter that has claimbot installed.
-BACKUP_STEPS = [
-    "{claimbot} backup backups/claims.db --data data",
-    "cp -a data/photos backups/",
-]
+BACKUP_STEPS = ["{claimbot} backup backups/claims.db --data data", "cp -a data/photos backups/"]
 RESTORE_STEPS = [
     "mkdir restored",
     "cp backups/claims.db restored/claims.db",
     "cp -a backups/photos restored/",
     "{python} -c \"import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute('PRAGMA integrity_check')"
-    ".fetchone()[0])\" restored/claims.db",
+    '.fetchone()[0])" restored/claims.db',
 ]
 
 
@@ -50,8 +48,15 @@ def _run(step: str, cwd: Path) -> str:
     script = Path(sys.executable).parent / "claimbot"
     claimbot = str(script) if script.is_file() else f"{sys.executable} -m ui.cli"
     command = step.format(claimbot=claimbot, python=sys.executable)
-    done = subprocess.run(command, shell=True, cwd=cwd, capture_output=True, text=True, timeout=120,
-                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(cwd)})
+    done = subprocess.run(
+        command,
+        shell=True,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(cwd)},
+    )
     assert done.returncode == 0, (step, done.stdout, done.stderr)
     return done.stdout
 
@@ -100,8 +105,11 @@ def test_backup_while_serving_then_restore_gives_back_every_claim_answered_befor
         in_backup = [r[0] for r in conn.execute("SELECT claim_id FROM claims WHERE order_id LIKE 'BACKUP-%'")]
     assert len(answered_before) <= len(in_backup) <= JOBS
     assert {a["claim_id"] for a in answered_before.values()} <= set(in_backup)
-    problems = [p for claim_id in in_backup for p in claim_problems(restored / "claims.db", restored / "photos",
-                                                                     claim_id, expected_photos=1)]
+    problems = [
+        p
+        for claim_id in in_backup
+        for p in claim_problems(restored / "claims.db", restored / "photos", claim_id, expected_photos=1)
+    ]
     assert problems == []
 
     server = ServerProcess(restored).start()

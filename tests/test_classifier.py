@@ -1,4 +1,5 @@
 """The damage classifier: shipped head, predictions over the taxonomy, batching, large photos, threads."""
+
 from __future__ import annotations
 
 import io
@@ -157,11 +158,21 @@ def test_binary_head_without_taxonomy_splits_damage_evenly(clf, scenes):
 
 def test_head_rejects_inconsistent_weights():
     with pytest.raises(ValueError):
-        Head(labels=("a", "b"), weight=torch.zeros(2, FEATURE_DIM), bias=torch.zeros(2),
-             feature_mean=torch.zeros(FEATURE_DIM), feature_std=torch.ones(FEATURE_DIM))
+        Head(
+            labels=("a", "b"),
+            weight=torch.zeros(2, FEATURE_DIM),
+            bias=torch.zeros(2),
+            feature_mean=torch.zeros(FEATURE_DIM),
+            feature_std=torch.ones(FEATURE_DIM),
+        )
     with pytest.raises(ValueError):
-        Head(labels=BINARY_LABELS, weight=torch.zeros(3, FEATURE_DIM), bias=torch.zeros(3),
-             feature_mean=torch.zeros(FEATURE_DIM), feature_std=torch.ones(FEATURE_DIM))
+        Head(
+            labels=BINARY_LABELS,
+            weight=torch.zeros(3, FEATURE_DIM),
+            bias=torch.zeros(3),
+            feature_mean=torch.zeros(FEATURE_DIM),
+            feature_std=torch.ones(FEATURE_DIM),
+        )
     with pytest.raises(ValueError):
         _binary_head(0.0).__class__(**{**_binary_head(0.0).__dict__, "temperature": 0.0})
 
@@ -201,9 +212,16 @@ def test_heic_photos_from_phones_open(scenes):
 def test_a_head_with_fine_tuned_blocks_round_trips_and_reads_the_tuned_features(clf, scenes, tmp_path):
     # An untouched copy of the last blocks must reproduce the frozen backbone exactly.
     shipped = Head.load(DEFAULT_WEIGHTS)
-    tuned = Head(labels=shipped.labels, weight=shipped.weight, bias=shipped.bias, feature_mean=shipped.feature_mean,
-                 feature_std=shipped.feature_std, temperature=shipped.temperature, feature_kind=TUNED_KIND,
-                 tail=Tail(backbone=clf.backbone))
+    tuned = Head(
+        labels=shipped.labels,
+        weight=shipped.weight,
+        bias=shipped.bias,
+        feature_mean=shipped.feature_mean,
+        feature_std=shipped.feature_std,
+        temperature=shipped.temperature,
+        feature_kind=TUNED_KIND,
+        tail=Tail(backbone=clf.backbone),
+    )
     tuned.save(tmp_path / "tuned.pt")
     loaded = Head.load(tmp_path / "tuned.pt")
     assert loaded.feature_kind == TUNED_KIND and loaded.tail is not None
@@ -214,7 +232,8 @@ def test_a_head_with_fine_tuned_blocks_round_trips_and_reads_the_tuned_features(
     with torch.no_grad():
         loaded.tail.conv_head.bias.add_(0.5)
     assert DamageClassifier(loaded, clf.backbone).predict(scenes[0]).probabilities != pytest.approx(
-        clf.predict(scenes[0]).probabilities, abs=1e-4)
+        clf.predict(scenes[0]).probabilities, abs=1e-4
+    )
 
 
 def test_shipped_head_is_a_frozen_backbone_head():
@@ -223,8 +242,20 @@ def test_shipped_head_is_a_frozen_backbone_head():
 
 def test_fine_tuned_blocks_and_feature_kind_must_agree(clf):
     with pytest.raises(ValueError, match="fine-tuned"):
-        Head(labels=BINARY_LABELS, weight=torch.zeros(2, FEATURE_DIM), bias=torch.zeros(2),
-             feature_mean=torch.zeros(FEATURE_DIM), feature_std=torch.ones(FEATURE_DIM), feature_kind=TUNED_KIND)
+        Head(
+            labels=BINARY_LABELS,
+            weight=torch.zeros(2, FEATURE_DIM),
+            bias=torch.zeros(2),
+            feature_mean=torch.zeros(FEATURE_DIM),
+            feature_std=torch.ones(FEATURE_DIM),
+            feature_kind=TUNED_KIND,
+        )
     with pytest.raises(ValueError, match="fine-tuned"):
-        Head(labels=BINARY_LABELS, weight=torch.zeros(2, FEATURE_DIM), bias=torch.zeros(2),
-             feature_mean=torch.zeros(FEATURE_DIM), feature_std=torch.ones(FEATURE_DIM), tail=Tail(backbone=clf.backbone))
+        Head(
+            labels=BINARY_LABELS,
+            weight=torch.zeros(2, FEATURE_DIM),
+            bias=torch.zeros(2),
+            feature_mean=torch.zeros(FEATURE_DIM),
+            feature_std=torch.ones(FEATURE_DIM),
+            tail=Tail(backbone=clf.backbone),
+        )

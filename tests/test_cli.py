@@ -1,5 +1,6 @@
 """The `claimbot` command line: thin commands over the library, clean errors, no heavy imports for --help,
 every command documented."""
+
 from __future__ import annotations
 
 import ast
@@ -27,8 +28,14 @@ HEAVY = ("torch", "gradio", "transformers", "sentence_transformers")
 @pytest.fixture(autouse=True)
 def isolated(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    for name in ("CLAIMBOT_REVIEWERS", "CLAIMBOT_DATA_DIR", "GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT",
-                 "CLAIMBOT_WEBHOOK_URL", "CLAIMBOT_WEBHOOK_SECRET"):
+    for name in (
+        "CLAIMBOT_REVIEWERS",
+        "CLAIMBOT_DATA_DIR",
+        "GRADIO_SERVER_NAME",
+        "GRADIO_SERVER_PORT",
+        "CLAIMBOT_WEBHOOK_URL",
+        "CLAIMBOT_WEBHOOK_SECRET",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -75,8 +82,11 @@ def test_nothing_in_claims_imports_ui_even_lazily():
     offenders = []
     for path in sorted((ROOT / "claims").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else ([node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            )
             offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names if n == "ui" or n.startswith("ui.")]
     assert offenders == []
 
@@ -100,9 +110,7 @@ def test_import_orders_adds_valid_rows(tmp_path):
 
 def test_import_orders_names_bad_lines_and_imports_nothing(tmp_path):
     csv = tmp_path / "orders.csv"
-    csv.write_text(
-        "order_id,email,item_name,value\nSHOP-1,a@b.co,Lamp,20\nSHOP-2,nope,Mug,3\nSHOP-3,c@d.co,Vase,abc\n"
-    )
+    csv.write_text("order_id,email,item_name,value\nSHOP-1,a@b.co,Lamp,20\nSHOP-2,nope,Mug,3\nSHOP-3,c@d.co,Vase,abc\n")
     result = CliRunner().invoke(main, ["import-orders", str(csv), "--data", str(tmp_path / "d")])
     assert result.exit_code == 1
     assert "line 3:" in result.output and "line 4:" in result.output and "nothing was imported" in result.output
@@ -174,8 +182,9 @@ def test_export_labels_writes_an_image_folder_of_reviewer_corrections(tmp_path):
     from tests._model_doubles import FakeText, FakeVision, photo_bytes
 
     data = tmp_path / "d"
-    svc = ClaimService.open(data / "claims.db", demo=True, settings=Settings(reviewers="ana:pw"),
-                            vision=FakeVision(), text=FakeText())
+    svc = ClaimService.open(
+        data / "claims.db", demo=True, settings=Settings(reviewers="ana:pw"), vision=FakeVision(), text=FakeText()
+    )
     claim = svc.submit_claim("DEMO-1001", "demo@example.com", "It arrived broken.", [photo_bytes(1)])
     sha = claim["photos"][0]["sha256"]
     svc.correct_label(claim["claim_id"], sha, "surface_damage", "ana")
@@ -183,8 +192,9 @@ def test_export_labels_writes_an_image_folder_of_reviewer_corrections(tmp_path):
     result = run("export-labels", str(tmp_path / "labels"), "--data", str(data))
     assert result.exit_code == 0 and "Exported 1 labelled photos" in result.output
     assert (tmp_path / "labels" / "surface_damage" / f"{sha}.jpg").is_file()
-    svc = ClaimService.open(data / "claims.db", demo=True, settings=Settings(reviewers="ana:pw"),
-                            vision=FakeVision(), text=FakeText())
+    svc = ClaimService.open(
+        data / "claims.db", demo=True, settings=Settings(reviewers="ana:pw"), vision=FakeVision(), text=FakeText()
+    )
     svc.correct_label(claim["claim_id"], sha, "broken", "ana")
     svc.close()
     run("export-labels", str(tmp_path / "labels"), "--data", str(data))
@@ -199,8 +209,13 @@ def _claim_with_a_pending_refund(data: Path) -> str:
     from claims.service import ClaimService
     from tests._model_doubles import BrokenEverywhere, ReadsIntent, photo_bytes
 
-    svc = ClaimService.open(data / "claims.db", demo=True, settings=Settings(reviewers="ana:pw"),
-                            vision=BrokenEverywhere(), text=ReadsIntent())
+    svc = ClaimService.open(
+        data / "claims.db",
+        demo=True,
+        settings=Settings(reviewers="ana:pw"),
+        vision=BrokenEverywhere(),
+        text=ReadsIntent(),
+    )
     try:
         claim = svc.submit_claim("DEMO-1001", "demo@example.com", "The board arrived cracked.", [photo_bytes(1)])
         assert claim["status"] == "auto_refund"
@@ -287,12 +302,15 @@ def test_text_evaluate_prints_the_report_for_the_rows_asked_for(reader, tmp_path
     assert result.output.strip() == training.format_report(training.evaluate(path, where="source=template"))
 
 
-@pytest.mark.parametrize(("content", "args", "expected"), [
-    ("message,intent\nhello,refund\n", [], "'text' column"),
-    ("text,damage_types\nbroken mug,smashed\n", [], "smashed"),
-    ("text,intent\nbroken mug,refund\n", ["--where", "nocolumn"], "COLUMN=VALUE"),
-    ("text,intent\nbroken mug,refund\n", ["--heads", "missing.npz"], "no such heads file"),
-])
+@pytest.mark.parametrize(
+    ("content", "args", "expected"),
+    [
+        ("message,intent\nhello,refund\n", [], "'text' column"),
+        ("text,damage_types\nbroken mug,smashed\n", [], "smashed"),
+        ("text,intent\nbroken mug,refund\n", ["--where", "nocolumn"], "COLUMN=VALUE"),
+        ("text,intent\nbroken mug,refund\n", ["--heads", "missing.npz"], "no such heads file"),
+    ],
+)
 def test_text_evaluate_turns_bad_input_into_one_line(reader, tmp_path, content, args, expected):
     path = tmp_path / "bad.csv"
     path.write_text(content)

@@ -1,5 +1,6 @@
 """The complaint reader: public API on hard cases, evidence, summary, lazy import, package layout, test-file
 floors (its command line, `claimbot text`, is tested in test_cli.py)."""
+
 from __future__ import annotations
 
 import ast
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 
 from claims import complaint
-from claims.complaint import corpus, training
+from claims.complaint import training
 from claims.complaint.heads import Heads
 from claims.complaint.training import evaluate_rows
 from claims.models import ComplaintAnalysis
@@ -30,6 +31,7 @@ def analyze():
 
 
 # --- loading --------------------------------------------------------------------------------------
+
 
 def test_importing_claims_and_the_reader_loads_no_model_library():
     code = (
@@ -93,7 +95,7 @@ def _find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         path.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                return path[path.index(nxt):] + [nxt]
+                return path[path.index(nxt) :] + [nxt]
             if nxt not in state and (cycle := visit(nxt)):
                 return cycle
         path.pop()
@@ -137,6 +139,7 @@ def test_model_version_is_stamped_on_every_analysis(analyze):
 
 # --- the issue's hard negatives, sarcasm, requests for a person -----------------------------------
 
+
 def test_not_upset_request_for_a_new_one_is_calm_and_asks_for_replacement(analyze):
     a = analyze("I'm not upset, just send a new one")
     assert (a.frustrated, a.intent, a.wants_human) == (False, "replacement", False)
@@ -156,39 +159,48 @@ def test_declined_replacement_with_refund_is_refund(analyze):
     assert analyze("I don't want another one, the same thing will happen again. Please refund me.").intent == "refund"
 
 
-@pytest.mark.parametrize("text", [
-    "great, another broken mug, thanks a lot",
-    "Love waiting 3 weeks for a smashed box",
-    "Oh wonderful. The vase I waited a month for is in four pieces. Really great job, guys.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "great, another broken mug, thanks a lot",
+        "Love waiting 3 weeks for a smashed box",
+        "Oh wonderful. The vase I waited a month for is in four pieces. Really great job, guys.",
+    ],
+)
 def test_sarcasm_reads_as_frustrated_and_negative(analyze, text):
     a = analyze(text)
     assert a.frustrated and a.frustration_score >= 0.5
     assert a.sentiment < 0
 
 
-@pytest.mark.parametrize("text", [
-    "Could I please speak to someone about my order?",
-    "Is it possible to talk to a real person?",
-    "Please have someone call me, it's easier on the phone.",
-    "representative",
-    "human please",
-    "LET ME TALK TO A HUMAN!!! this bot is useless",
-    "I demand to speak to your manager.",
-    "Stop sending me bot replies and put me through to an agent!",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Could I please speak to someone about my order?",
+        "Is it possible to talk to a real person?",
+        "Please have someone call me, it's easier on the phone.",
+        "representative",
+        "human please",
+        "LET ME TALK TO A HUMAN!!! this bot is useless",
+        "I demand to speak to your manager.",
+        "Stop sending me bot replies and put me through to an agent!",
+    ],
+)
 def test_explicit_requests_for_a_person_polite_or_furious_are_recognised(analyze, text):
     a = analyze(text)
     assert a.wants_human
     assert a.evidence["wants_human"]
 
 
-@pytest.mark.parametrize("text", [
-    "No need to call me, just send the replacement please.",
-    "My phone arrived with a cracked screen.",
-    "Your agent Priya sorted everything out yesterday, thank you so much!",
-    "The delivery driver left the box in the rain.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "No need to call me, just send the replacement please.",
+        "My phone arrived with a cracked screen.",
+        "Your agent Priya sorted everything out yesterday, thank you so much!",
+        "The delivery driver left the box in the rain.",
+    ],
+)
 def test_mentions_of_people_or_phones_are_not_requests(analyze, text):
     assert not analyze(text).wants_human
 
@@ -198,12 +210,15 @@ def test_furious_request_is_frustrated_and_polite_one_is_not(analyze):
     assert not analyze("Hello, could a representative call me when convenient? Thank you.").frustrated
 
 
-@pytest.mark.parametrize("text,sign", [
-    ("Thank you so much, the replacement arrived quickly and it's perfect!", 1),
-    ("@JetBlue the crew on my flight was lovely, thanks! 😊", 1),
-    ("My flight was cancelled and nobody told me.", -1),
-    ("The lamp arrived cracked. Could you send a new one? Thanks.", -1),
-])
+@pytest.mark.parametrize(
+    "text,sign",
+    [
+        ("Thank you so much, the replacement arrived quickly and it's perfect!", 1),
+        ("@JetBlue the crew on my flight was lovely, thanks! 😊", 1),
+        ("My flight was cancelled and nobody told me.", -1),
+        ("The lamp arrived cracked. Could you send a new one? Thanks.", -1),
+    ],
+)
 def test_sentiment_sign(analyze, text, sign):
     a = analyze(text)
     assert np.sign(a.sentiment) == sign
@@ -212,21 +227,31 @@ def test_sentiment_sign(analyze, text, sign):
 
 # --- damage types ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text,label", [
-    ("The vase arrived shattered.", "broken"),
-    ("The parcel was left in the rain and the books are soaked.", "water_damage"),
-    ("The package was torn open and the tape was cut.", "torn_packaging"),
-    ("The box was completely crushed.", "crushed_packaging"),
-    ("The table top has deep scratches.", "surface_damage"),
-])
+
+@pytest.mark.parametrize(
+    "text,label",
+    [
+        ("The vase arrived shattered.", "broken"),
+        ("The parcel was left in the rain and the books are soaked.", "water_damage"),
+        ("The package was torn open and the tape was cut.", "torn_packaging"),
+        ("The box was completely crushed.", "crushed_packaging"),
+        ("The table top has deep scratches.", "surface_damage"),
+    ],
+)
 def test_damage_type_mentioned_in_the_text_is_found(analyze, text, label):
     assert label in analyze(text).damage_types
 
 
 def test_damage_types_are_taxonomy_labels_and_never_combine_no_damage_with_damage(analyze):
     a = analyze("The box was crushed, the mug is cracked, and the rest is fine.")
-    assert set(a.damage_types) <= {"no_damage", "crushed_packaging", "torn_packaging", "water_damage", "broken",
-                                   "surface_damage"}
+    assert set(a.damage_types) <= {
+        "no_damage",
+        "crushed_packaging",
+        "torn_packaging",
+        "water_damage",
+        "broken",
+        "surface_damage",
+    }
     assert not ("no_damage" in a.damage_types and len(a.damage_types) > 1)
 
 
@@ -251,12 +276,15 @@ def test_summary_names_item_wish_and_tone(analyze):
     assert summary.split(" — ")[0] in {"Angry", "Frustrated"}
 
 
-@pytest.mark.parametrize("text", [
-    LONG_RANT,
-    "great, another broken mug, thanks a lot",
-    "LET ME TALK TO A HUMAN!!! The box was crushed and the lamp is SMASHED. Refund me 😡",
-    "no need for a refund, a replacement is fine",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        LONG_RANT,
+        "great, another broken mug, thanks a lot",
+        "LET ME TALK TO A HUMAN!!! The box was crushed and the lamp is SMASHED. Refund me 😡",
+        "no need for a refund, a replacement is fine",
+    ],
+)
 def test_every_evidence_phrase_occurs_in_the_text(analyze, text):
     a = analyze(text)
     assert a.evidence
@@ -274,6 +302,7 @@ def test_evidence_keys_follow_the_signals(analyze):
 
 # --- batching -------------------------------------------------------------------------------------
 
+
 def test_batch_matches_single_calls_and_keeps_order(analyze):
     texts = ["arrived smashed, refund please", "", "thank you, all good!", "agent", "the box was soaked"]
     batch = complaint.analyze_complaints(texts)
@@ -281,7 +310,11 @@ def test_batch_matches_single_calls_and_keeps_order(analyze):
     for text, a in zip(texts, batch):
         single = analyze(text)
         assert (a.intent, a.wants_human, a.frustrated, a.damage_types) == (
-            single.intent, single.wants_human, single.frustrated, single.damage_types)
+            single.intent,
+            single.wants_human,
+            single.frustrated,
+            single.damage_types,
+        )
         assert a.sentiment == pytest.approx(single.sentiment, abs=0.02)
 
 
@@ -313,6 +346,7 @@ def test_concurrent_analyses_agree_with_sequential_ones(analyze):
 
 
 # --- heads ----------------------------------------------------------------------------------------
+
 
 def test_heads_fit_save_and_load_round_trip(tmp_path):
     rng = np.random.default_rng(0)
@@ -351,15 +385,41 @@ def test_train_writes_heads_and_a_card_that_the_reader_can_load(analyze, tmp_pat
 
 # --- evaluate CLI ---------------------------------------------------------------------------------
 
+
 def test_evaluate_rows_counts_precision_and_recall_exactly():
     rows = [
-        {"text": "a", "intent": "refund", "wants_human": "1", "frustrated": "yes", "damage_types": "broken;water_damage",
-         "sentiment": "neg"},
-        {"text": "b", "intent": "refund", "wants_human": "0", "frustrated": "no", "damage_types": "", "sentiment": "pos"},
-        {"text": "c", "intent": "unspecified", "wants_human": "true", "frustrated": "0", "damage_types": "broken",
-         "sentiment": "neu"},
-        {"text": "d", "intent": "replacement", "wants_human": "false", "frustrated": "1", "damage_types": "",
-         "sentiment": "pos"},
+        {
+            "text": "a",
+            "intent": "refund",
+            "wants_human": "1",
+            "frustrated": "yes",
+            "damage_types": "broken;water_damage",
+            "sentiment": "neg",
+        },
+        {
+            "text": "b",
+            "intent": "refund",
+            "wants_human": "0",
+            "frustrated": "no",
+            "damage_types": "",
+            "sentiment": "pos",
+        },
+        {
+            "text": "c",
+            "intent": "unspecified",
+            "wants_human": "true",
+            "frustrated": "0",
+            "damage_types": "broken",
+            "sentiment": "neu",
+        },
+        {
+            "text": "d",
+            "intent": "replacement",
+            "wants_human": "false",
+            "frustrated": "1",
+            "damage_types": "",
+            "sentiment": "pos",
+        },
     ]
     preds = [
         ComplaintAnalysis(intent="refund", wants_human=True, frustrated=True, damage_types=("broken",), sentiment=-0.5),
@@ -384,6 +444,7 @@ def test_evaluate_rows_counts_precision_and_recall_exactly():
 
 # --- scores on the project's own test file --------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_scores_on_the_project_test_file_stay_above_floors(analyze):
     report = training.evaluate(complaint.DATA_DIR / "complaints_test.csv")
@@ -404,6 +465,10 @@ def test_corpus_files_have_the_documented_columns_and_enough_messages():
         assert set(part[0]) >= {"text", "intent", "wants_human", "frustrated", "sentiment", "damage_types"}
         rows += part
     assert len(rows) >= 800
-    train = {r["text"] for r in csv.DictReader(open(complaint.DATA_DIR / "complaints_train.csv", encoding="utf-8"))}
-    test = {r["text"] for r in csv.DictReader(open(complaint.DATA_DIR / "complaints_test.csv", encoding="utf-8"))}
+
+    def texts(name: str) -> set[str]:
+        with open(complaint.DATA_DIR / name, encoding="utf-8") as file:
+            return {r["text"] for r in csv.DictReader(file)}
+
+    train, test = texts("complaints_train.csv"), texts("complaints_test.csv")
     assert not train & test

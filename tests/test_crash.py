@@ -5,6 +5,7 @@ store and outbox dispatcher, with the model doubles so that each restart takes s
 refunds and replacements to the loopback webhook receiver of claims/webhook_receiver.py in this process.
 It is killed three times at different points of the load, then restarted to finish the work.
 """
+
 from __future__ import annotations
 
 import threading
@@ -28,7 +29,6 @@ from tests._reliability_support import (
     seed_orders,
     write_photos,
 )
-from tests._ui_support import REPO
 
 pytestmark = pytest.mark.slow
 
@@ -83,14 +83,18 @@ def crashed(tmp_path_factory):
     db = data_dir / "claims.db"
     orders = seed_orders(db, JOBS, prefix="CRASH")
     photos = iter(write_photos(tmp_path_factory.mktemp("photos"), JOBS + JOBS // 2, start=10_000))
-    jobs = [(order, email, f"{DESCRIPTION} (crash {i})", [next(photos) for _ in range(1 + (i % 2 == 0))])
-            for i, (order, email) in enumerate(orders)]
+    jobs = [
+        (order, email, f"{DESCRIPTION} (crash {i})", [next(photos) for _ in range(1 + (i % 2 == 0))])
+        for i, (order, email) in enumerate(orders)
+    ]
     answers: dict[int, dict] = {}
     failed: dict[int, str] = {}
     with webhook_receiver() as (receiver, posts, hook_url):
         env = {
-            "CLAIMBOT_WEBHOOK_URL": hook_url, "CLAIMBOT_WEBHOOK_SECRET": SECRET,
-            "CLAIMBOT_WEBHOOK_BACKOFF_SECONDS": "0.1", "CLAIMBOT_WEBHOOK_TIMEOUT_SECONDS": "2",
+            "CLAIMBOT_WEBHOOK_URL": hook_url,
+            "CLAIMBOT_WEBHOOK_SECRET": SECRET,
+            "CLAIMBOT_WEBHOOK_BACKOFF_SECONDS": "0.1",
+            "CLAIMBOT_WEBHOOK_TIMEOUT_SECONDS": "2",
             "CLAIMBOT_WEBHOOK_MAX_ATTEMPTS": "100",
         }
         next_job = 0
@@ -103,8 +107,11 @@ def crashed(tmp_path_factory):
                 loader = threading.Thread(target=run_load, args=(server.url, batch, CLIENTS, stop, run))
                 loader.start()
                 if kill_at is not None:
-                    _wait_for(lambda: len(answers) + len(run.answers) >= kill_at or not loader.is_alive(),
-                              120, f"{kill_at} answers")
+                    _wait_for(
+                        lambda: len(answers) + len(run.answers) >= kill_at or not loader.is_alive(),
+                        120,
+                        f"{kill_at} answers",
+                    )
                     stop.set()
                     server.kill()
                     kills.append(len(answers) + len(run.answers))
@@ -117,16 +124,29 @@ def crashed(tmp_path_factory):
                 if kill_at is None:
                     _wait_for(lambda: _outbox_settled(db), 120, "the outbox to deliver everything")
                     client = Client(server.url + "/", verbose=False)
-                    seen = {i: client.predict(a["claim_id"], a["access_token"], api_name="/claim_status")
-                            for i, a in answers.items()}
+                    seen = {
+                        i: client.predict(a["claim_id"], a["access_token"], api_name="/claim_status")
+                        for i, a in answers.items()
+                    }
                     client.close()
             finally:
                 server.kill()
-        print(f"\ncrash: {len(answers)} answered, {len(failed)} cut off, killed after {kills} answers; "
-              f"{len(receiver.processed)} webhook messages processed, {len(posts)} posts, "
-              f"{receiver.duplicates} duplicates answered as such")
-        yield {"db": db, "data_dir": data_dir, "jobs": jobs, "answers": answers, "failed": failed, "seen": seen,
-               "receiver": receiver, "posts": posts, "kills": kills}
+        print(
+            f"\ncrash: {len(answers)} answered, {len(failed)} cut off, killed after {kills} answers; "
+            f"{len(receiver.processed)} webhook messages processed, {len(posts)} posts, "
+            f"{receiver.duplicates} duplicates answered as such"
+        )
+        yield {
+            "db": db,
+            "data_dir": data_dir,
+            "jobs": jobs,
+            "answers": answers,
+            "failed": failed,
+            "seen": seen,
+            "receiver": receiver,
+            "posts": posts,
+            "kills": kills,
+        }
 
 
 def test_the_server_was_killed_in_the_middle_of_the_load_each_time(crashed):
@@ -140,8 +160,13 @@ def test_every_claim_that_got_an_answer_is_present_and_whole_after_restart(crash
     problems = []
     for index, answer in crashed["answers"].items():
         expected = len(crashed["jobs"][index][3])
-        problems += claim_problems(crashed["db"], crashed["data_dir"] / "photos", answer["claim_id"],
-                                   expected_photos=expected, token=answer["access_token"])
+        problems += claim_problems(
+            crashed["db"],
+            crashed["data_dir"] / "photos",
+            answer["claim_id"],
+            expected_photos=expected,
+            token=answer["access_token"],
+        )
         seen = crashed["seen"][index]
         assert (seen["claim_id"], seen["status"]) == (answer["claim_id"], answer["status"])
         assert [p["sha256"] for p in seen["photos"]] == [p["sha256"] for p in answer["photos"]]
@@ -152,8 +177,9 @@ def test_claims_cut_off_by_a_kill_are_either_whole_or_absent(crashed):
     with connect(crashed["db"]) as conn:
         stored = [r[0] for r in conn.execute("SELECT claim_id FROM claims")]
         by_order = {r[0] for r in conn.execute("SELECT order_id FROM claims")}
-    problems = [p for claim_id in stored for p in claim_problems(crashed["db"], crashed["data_dir"] / "photos",
-                                                                     claim_id)]
+    problems = [
+        p for claim_id in stored for p in claim_problems(crashed["db"], crashed["data_dir"] / "photos", claim_id)
+    ]
     assert problems == []
     answered_orders = {crashed["jobs"][i][0] for i in crashed["answers"]}
     assert answered_orders <= by_order
@@ -168,10 +194,18 @@ def test_the_database_passes_integrity_check_after_the_kills(crashed):
 
 def test_every_approved_workflow_is_delivered_exactly_once_to_the_webhook(crashed):
     with connect(crashed["db"]) as conn:
-        approved = {r[0] for r in conn.execute(
-            f"SELECT claim_id FROM claims WHERE status IN ({', '.join('?' * len(APPROVED))})", APPROVED)}
-        outbox = {r[0]: r[1] for r in conn.execute(
-            "SELECT o.idempotency_key, w.claim_id FROM outbox o JOIN workflows w ON w.id = o.workflow_id")}
+        approved = {
+            r[0]
+            for r in conn.execute(
+                f"SELECT claim_id FROM claims WHERE status IN ({', '.join('?' * len(APPROVED))})", APPROVED
+            )
+        }
+        outbox = {
+            r[0]: r[1]
+            for r in conn.execute(
+                "SELECT o.idempotency_key, w.claim_id FROM outbox o JOIN workflows w ON w.id = o.workflow_id"
+            )
+        }
         states = {r[0] for r in conn.execute("SELECT state FROM outbox")}
     processed = crashed["receiver"].processed
     assert len(approved) >= KILL_AFTER_ANSWERS[-1] // 2

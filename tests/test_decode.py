@@ -1,5 +1,6 @@
 """One photo decode: serving intake, evaluation and training turn the same file into the same model input,
 and serving never imports the training code."""
+
 from __future__ import annotations
 
 import io
@@ -55,7 +56,9 @@ def _served(path: Path) -> Image.Image:
 def _evaluated(path: Path, monkeypatch) -> Image.Image:
     seen = []
     real = DamageClassifier.predict_batch
-    monkeypatch.setattr(DamageClassifier, "predict_batch", lambda self, images: seen.extend(images) or real(self, images))
+    monkeypatch.setattr(
+        DamageClassifier, "predict_batch", lambda self, images: seen.extend(images) or real(self, images)
+    )
     report = evaluate.evaluate_folder(path.parent.parent)
     assert report["n"] == 1 and len(seen) == 1
     return seen[0]
@@ -63,7 +66,11 @@ def _evaluated(path: Path, monkeypatch) -> Image.Image:
 
 def _trained(path: Path, monkeypatch) -> Image.Image:
     seen = []
-    monkeypatch.setattr(train, "_embed", lambda images, batch_size=32: seen.extend(images) or np.zeros((len(images), FEATURE_DIM), np.float32))
+    monkeypatch.setattr(
+        train,
+        "_embed",
+        lambda images, batch_size=32: seen.extend(images) or np.zeros((len(images), FEATURE_DIM), np.float32),
+    )
     train.folder_dataset(path.parent.parent, views=1, seed=0, cache=train.FeatureCache(None), log=lambda *_: None)
     assert len(seen) == 1
     return seen[0]
@@ -104,11 +111,14 @@ def test_a_large_png_is_shrunk_to_the_working_side():
     assert image.info["original_size"] == (2400, 1200)
 
 
-@pytest.mark.parametrize("mode, fill, expected", [
-    ("RGBA", (0, 0, 0, 0), (255, 255, 255)),  # transparent pixels are shown on white
-    ("L", 90, (90, 90, 90)),
-    ("P", 3, None),
-])
+@pytest.mark.parametrize(
+    "mode, fill, expected",
+    [
+        ("RGBA", (0, 0, 0, 0), (255, 255, 255)),  # transparent pixels are shown on white
+        ("L", 90, (90, 90, 90)),
+        ("P", 3, None),
+    ],
+)
 def test_every_mode_becomes_rgb(mode, fill, expected):
     buffer = io.BytesIO()
     Image.new(mode, (40, 30), fill).save(buffer, "PNG")
@@ -154,7 +164,9 @@ TRAINING_ONLY = ("vision_models.train", "vision_models.synth", "vision_models.ev
 
 def _modules_after_import(*modules: str) -> set[str]:
     code = f"import json, sys\nimport {', '.join(modules)}\nprint(json.dumps(sorted(sys.modules)))"
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300, check=True
+    )
     return set(json.loads(result.stdout))
 
 

@@ -1,4 +1,5 @@
 """Evaluation command: text and JSON reports, confusion PNG, binary view for damaged/intact folders."""
+
 from __future__ import annotations
 
 import json

@@ -1,9 +1,10 @@
 """Fraud signals: re-used photos, claim velocity, resolved orders, photos older than the delivery."""
+
 from __future__ import annotations
 
 import hashlib
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from PIL import Image
@@ -15,9 +16,8 @@ from claims.models import Evidence, Order, StoredPhoto
 from claims.policy import FRAUD_REASONS, decide
 
 SETTINGS = Settings()
-DELIVERED = datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc)
-ORDER = Order(order_id="DEMO-1001", email="demo@example.com", item_name="desk lamp", value=39.9,
-              delivered_at=DELIVERED)
+DELIVERED = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+ORDER = Order(order_id="DEMO-1001", email="demo@example.com", item_name="desk lamp", value=39.9, delivered_at=DELIVERED)
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +30,9 @@ def scene_hashes(scenes) -> list[str]:
     return [phash_of(image) for image in scenes]
 
 
-def stored(image: Image.Image | None = None, *, name: str = "", phash: str | None = None,
-           taken: datetime | None = None) -> StoredPhoto:
+def stored(
+    image: Image.Image | None = None, *, name: str = "", phash: str | None = None, taken: datetime | None = None
+) -> StoredPhoto:
     if image is not None:
         buffer = io.BytesIO()
         image.save(buffer, "PNG")
@@ -39,8 +40,15 @@ def stored(image: Image.Image | None = None, *, name: str = "", phash: str | Non
         phash = phash_of(image)
     else:
         sha = hashlib.sha256(name.encode()).hexdigest()
-    return StoredPhoto(sha256=sha, phash=phash or "0" * PHOTO_HASH_HEX_LENGTH, width=640, height=480,
-                       mime="image/png", size_bytes=1000, exif_taken_at=taken)
+    return StoredPhoto(
+        sha256=sha,
+        phash=phash or "0" * PHOTO_HASH_HEX_LENGTH,
+        width=640,
+        height=480,
+        mime="image/png",
+        size_bytes=1000,
+        exif_taken_at=taken,
+    )
 
 
 def detect(photos=(), other_photos=(), by_email=0, on_order=0, resolved=(), order=ORDER, settings=SETTINGS):
@@ -75,7 +83,7 @@ def test_reuploaded_photo_is_matched(scenes, scene_hashes, name):
 
 
 def test_distinct_photos_of_similar_boxes_are_not_matched(scene_hashes):
-    distances = [hamming(a, b) for i, a in enumerate(scene_hashes) for b in scene_hashes[i + 1:]]
+    distances = [hamming(a, b) for i, a in enumerate(scene_hashes) for b in scene_hashes[i + 1 :]]
     assert len(distances) == 24 * 23 // 2
     assert min(distances) > SETTINGS.phash_max_distance
 
@@ -107,8 +115,11 @@ def test_plain_64_bit_hashes_are_held_to_the_same_fraction_of_bits(differing_bit
 def test_reused_photo_names_the_other_claim_and_photo(scenes):
     original = stored(scenes[0])
     reupload = stored(TRANSFORMS["crop_10pct"](TRANSFORMS["jpeg_q60"](scenes[0])))
-    others = [("CLM-EARLIER", original.sha256, original.phash), ("CLM-EARLIER", "c" * 64, phash_of(scenes[5])),
-              ("CLM-UNRELATED", "d" * 64, phash_of(scenes[6]))]
+    others = [
+        ("CLM-EARLIER", original.sha256, original.phash),
+        ("CLM-EARLIER", "c" * 64, phash_of(scenes[5])),
+        ("CLM-UNRELATED", "d" * 64, phash_of(scenes[6])),
+    ]
     signals = detect([reupload, stored(scenes[7])], others)
     assert codes(signals) == ["duplicate_photo"]
     evidence = signals[0].evidence
@@ -122,8 +133,11 @@ def test_reused_photo_names_the_other_claim_and_photo(scenes):
 def test_one_signal_per_other_claim_with_its_closest_photo(scenes):
     photo = stored(scenes[0])
     brighter = TRANSFORMS["brightness_+20pct"](scenes[0])
-    others = [("CLM-A", "1" * 64, phash_of(brighter)), ("CLM-A", photo.sha256, photo.phash),
-              ("CLM-B", "2" * 64, phash_of(TRANSFORMS["half_size"](scenes[0])))]
+    others = [
+        ("CLM-A", "1" * 64, phash_of(brighter)),
+        ("CLM-A", photo.sha256, photo.phash),
+        ("CLM-B", "2" * 64, phash_of(TRANSFORMS["half_size"](scenes[0]))),
+    ]
     signals = detect([photo], others)
     assert sorted(s.evidence["other_claim_id"] for s in signals) == ["CLM-A", "CLM-B"]
     closest_a = next(s for s in signals if s.evidence["other_claim_id"] == "CLM-A")
@@ -149,8 +163,10 @@ def test_same_photo_twice_in_one_claim(scenes):
     copy = stored(TRANSFORMS["jpeg_q60"](scenes[2]))
     signals = detect([photo, stored(scenes[3]), copy])
     assert codes(signals) == ["same_photo_twice"]
-    assert {signals[0].evidence["photo_sha256"], signals[0].evidence["other_photo_sha256"]} == {photo.sha256,
-                                                                                               copy.sha256}
+    assert {signals[0].evidence["photo_sha256"], signals[0].evidence["other_photo_sha256"]} == {
+        photo.sha256,
+        copy.sha256,
+    }
 
 
 def test_identical_files_twice_in_one_claim(scenes):
@@ -189,12 +205,19 @@ NAIVE_DELIVERED = DELIVERED.replace(tzinfo=None)
 EXIF_CASES = [
     ("aware_one_second_before_delivery", DELIVERED - timedelta(seconds=1), DELIVERED, True),
     ("aware_at_delivery", DELIVERED, DELIVERED, False),
-    ("aware_in_another_zone_before", (DELIVERED - timedelta(minutes=5)).astimezone(timezone(timedelta(hours=-5))),
-     DELIVERED, True),
-    ("aware_in_another_zone_after", (DELIVERED + timedelta(minutes=5)).astimezone(timezone(timedelta(hours=9))),
-     DELIVERED, False),
-    ("naive_camera_time_beyond_the_14_hour_margin", NAIVE_DELIVERED - timedelta(hours=14, seconds=1), DELIVERED,
-     True),
+    (
+        "aware_in_another_zone_before",
+        (DELIVERED - timedelta(minutes=5)).astimezone(timezone(timedelta(hours=-5))),
+        DELIVERED,
+        True,
+    ),
+    (
+        "aware_in_another_zone_after",
+        (DELIVERED + timedelta(minutes=5)).astimezone(timezone(timedelta(hours=9))),
+        DELIVERED,
+        False,
+    ),
+    ("naive_camera_time_beyond_the_14_hour_margin", NAIVE_DELIVERED - timedelta(hours=14, seconds=1), DELIVERED, True),
     ("naive_camera_time_within_the_margin", NAIVE_DELIVERED - timedelta(hours=14), DELIVERED, False),
     ("naive_delivery_time_is_utc", DELIVERED - timedelta(seconds=1), NAIVE_DELIVERED, True),
     ("both_naive", NAIVE_DELIVERED - timedelta(days=3), NAIVE_DELIVERED, True),
@@ -224,8 +247,7 @@ def test_photo_without_exif_time_raises_nothing():
 
 def test_every_signal_is_a_known_reason_with_one_readable_sentence(scenes):
     photo = stored(scenes[0], taken=DELIVERED - timedelta(days=30))
-    signals = detect([photo, photo], [("CLM-A", photo.sha256, photo.phash)], by_email=5, on_order=5,
-                     resolved=["CLM-A"])
+    signals = detect([photo, photo], [("CLM-A", photo.sha256, photo.phash)], by_email=5, on_order=5, resolved=["CLM-A"])
     assert sorted(set(codes(signals))) == sorted(FRAUD_REASONS)
     for signal in signals:
         assert signal.detail.endswith(".") and signal.detail.count(". ") == 0

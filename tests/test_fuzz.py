@@ -5,12 +5,15 @@ person in when asked; this file reuses its evidence strategy and adds what that 
 determinism, escalations that can only make a decision stricter, and the settings limits. The rest fuzzes
 the edges a customer reaches: text fields, photo bytes, and `ClaimService.submit_claim` end to end.
 """
+
 from __future__ import annotations
 
 import re
 
 import pytest
-from hypothesis import HealthCheck, assume, event, example, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, assume, event, example, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from claims.config import Settings
@@ -22,16 +25,36 @@ from tests._reliability_support import noise_photo, png_header_only, row_counts
 from tests._ui_support import open_service
 from tests.test_policy import evidence_st
 
-FUZZ = hsettings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                          HealthCheck.function_scoped_fixture])
+FUZZ = hsettings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 HOSTILE_TEXT = st.one_of(
     st.text(max_size=300),
     st.text(alphabet=st.characters(codec="utf-8"), max_size=60),
-    st.sampled_from([
-        "", " ", "\x00", "' OR '1'='1' --", "<script>alert(1)</script>", "DEMO-1001", "demo@example.com",
-        "DEMO-1001\x00", "ДЕМО-1001", "a@b.c", "a@b", "@example.com", "x" * 5000, "\u202eevil", "🙂" * 50,
-        "Robert'); DROP TABLE claims;--", "%s%s%n", "{{7*7}}", "../../etc/passwd", "\r\nSet-Cookie: x=1",
-    ]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "\x00",
+            "' OR '1'='1' --",
+            "<script>alert(1)</script>",
+            "DEMO-1001",
+            "demo@example.com",
+            "DEMO-1001\x00",
+            "ДЕМО-1001",
+            "a@b.c",
+            "a@b",
+            "@example.com",
+            "x" * 5000,
+            "\u202eevil",
+            "🙂" * 50,
+            "Robert'); DROP TABLE claims;--",
+            "%s%s%n",
+            "{{7*7}}",
+            "../../etc/passwd",
+            "\r\nSet-Cookie: x=1",
+        ]
+    ),
 )
 
 # --- the submission model ----------------------------------------------------------------------------------
@@ -99,8 +122,9 @@ def test_random_bytes_behind_an_image_signature_are_rejected_cleanly(prefix, tai
 def test_a_damaged_photo_is_either_read_whole_or_rejected_cleanly(fmt, data):
     original = bytearray(_good(fmt))
     cut = data.draw(st.integers(1, len(original)), label="keep bytes")
-    flips = data.draw(st.lists(st.tuples(st.integers(0, len(original) - 1), st.integers(0, 255)), max_size=8),
-                      label="overwrite")
+    flips = data.draw(
+        st.lists(st.tuples(st.integers(0, len(original) - 1), st.integers(0, 255)), max_size=8), label="overwrite"
+    )
     for position, value in flips:
         original[position] = value
     _accepted_or_rejected(bytes(original[:cut]))
@@ -119,6 +143,7 @@ def test_a_png_header_of_any_size_is_decided_from_the_header(width, height):
 
 # --- submit_claim end to end ------------------------------------------------------------------------------
 
+
 def _mostly(valid: st.SearchStrategy) -> st.SearchStrategy:
     """Valid three times in four, hostile otherwise: so that some examples get past every check."""
     return st.integers(0, 3).flatmap(lambda n: valid if n else HOSTILE_TEXT)
@@ -126,17 +151,21 @@ def _mostly(valid: st.SearchStrategy) -> st.SearchStrategy:
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
-    svc = open_service(tmp_path_factory.mktemp("fuzz"), submissions_per_email_per_hour=100_000,
-                       velocity_max_claims=100_000)
+    svc = open_service(
+        tmp_path_factory.mktemp("fuzz"), submissions_per_email_per_hour=100_000, velocity_max_claims=100_000
+    )
     yield svc
     svc.close()
 
 
-@hsettings(max_examples=120, deadline=None,
-           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(order_id=_mostly(st.sampled_from(["DEMO-1001", "DEMO-1004", "NOPE-0001", " demo-1002 "])),
-       email=_mostly(st.sampled_from(["demo@example.com", " Someone@Example.ORG "]) | st.emails().map(str)),
-       description=_mostly(st.text(min_size=3, max_size=400)))
+@hsettings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(
+    order_id=_mostly(st.sampled_from(["DEMO-1001", "DEMO-1004", "NOPE-0001", " demo-1002 "])),
+    email=_mostly(st.sampled_from(["demo@example.com", " Someone@Example.ORG "]) | st.emails().map(str)),
+    description=_mostly(st.text(min_size=3, max_size=400)),
+)
 def test_submit_claim_stores_a_whole_claim_or_nothing(service, order_id, email, description):
     before = row_counts(service.store.path)
     try:
@@ -185,9 +214,16 @@ def test_asking_for_a_person_or_being_upset_only_ever_makes_a_decision_stricter(
     if escalation == "human_requested":
         changed = ev.model_copy(update={"human_requested": True})
     else:
-        changed = ev.model_copy(update={"complaint": ev.complaint.model_copy(
-            update={escalation: True, "frustration_score": 1.0 if escalation == "frustrated" else
-                    ev.complaint.frustration_score})})
+        changed = ev.model_copy(
+            update={
+                "complaint": ev.complaint.model_copy(
+                    update={
+                        escalation: True,
+                        "frustration_score": 1.0 if escalation == "frustrated" else ev.complaint.frustration_score,
+                    }
+                )
+            }
+        )
     after = decide(changed, Settings())
     assert (after.status, after.priority) == ("in_review", "high")
     assert after.resolution is None
@@ -208,6 +244,8 @@ def test_no_claim_is_approved_automatically_when_every_order_is_over_the_value_l
 def test_no_claim_is_approved_automatically_when_no_confidence_is_enough(ev):
     decision = decide(ev, Settings(vision_confidence_threshold=1.0))
     if decision.status.startswith("auto_"):
-        assert all(p.prediction is not None and p.prediction.confidence >= 1.0 for p in ev.photos
-                   if p.quality is None or not p.quality.issues)
-
+        assert all(
+            p.prediction is not None and p.prediction.confidence >= 1.0
+            for p in ev.photos
+            if p.quality is None or not p.quality.issues
+        )

@@ -4,6 +4,7 @@ The check must pass on the installed Gradio and raise, naming the Gradio version
 behave otherwise: a mounted app without session attributes, sessions no longer shared, an upload check that
 ignores `has_launched` (or no longer needs it), a file route that moved.
 """
+
 from __future__ import annotations
 
 import types
@@ -43,6 +44,7 @@ def fresh_app(service):
 
 # ---- on the installed Gradio ---------------------------------------------------------------------------------
 
+
 def test_self_check_passes_on_the_installed_gradio(app):
     compat.self_check(app, shared_login=SHARED)
 
@@ -64,8 +66,14 @@ def test_self_check_leaves_no_probe_session_and_the_real_login_in_place(app):
     assert all(gradio_app.get_blocks().has_launched is True for gradio_app in compat.mounted_apps(app).values())
 
 
-@pytest.mark.parametrize("path", ["/gradio_api/file=/etc/hosts", "/review/gradio_api/file/etc/hosts",
-                                  "/dashboard/gradio_api/proxy=https://example.com/x.jpg"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/gradio_api/file=/etc/hosts",
+        "/review/gradio_api/file/etc/hosts",
+        "/dashboard/gradio_api/proxy=https://example.com/x.jpg",
+    ],
+)
 def test_file_routes_answer_not_found(service, path):
     client = TestClient(build_app(service))  # its own app: a request freezes the middleware stack
     response = client.get(path)
@@ -73,6 +81,7 @@ def test_file_routes_answer_not_found(service, path):
 
 
 # ---- one login for the desk and the dashboard ----------------------------------------------------------------
+
 
 def test_self_check_raises_when_the_dashboard_keeps_its_own_sessions(fresh_app):
     compat.mounted_app(fresh_app, "/dashboard").tokens = {}
@@ -110,6 +119,7 @@ def test_share_login_refuses_an_app_without_a_cookie_id():
 
 
 # ---- uploads confined to the upload folder -------------------------------------------------------------------
+
 
 def _check_allowed_reading(attribute: str):
     """Gradio's upload check, as if it were switched on by `attribute` instead of `has_launched`."""
@@ -153,6 +163,7 @@ def test_mark_launched_refuses_a_blocks_gradio_gave_no_has_launched():
 
 # ---- the file route ------------------------------------------------------------------------------------------
 
+
 def _gradio_like(**paths: str) -> fastapi.FastAPI:
     """A FastAPI app with one GET route per name, at the given path."""
     app = fastapi.FastAPI()
@@ -161,8 +172,11 @@ def _gradio_like(**paths: str) -> fastapi.FastAPI:
     return app
 
 
-GRADIO_PATHS = {"file": "/gradio_api/file={path_or_url:path}", "file_deprecated": "/gradio_api/file/{path:path}",
-                "reverse_proxy": "/gradio_api/proxy={url_path:path}"}
+GRADIO_PATHS = {
+    "file": "/gradio_api/file={path_or_url:path}",
+    "file_deprecated": "/gradio_api/file/{path:path}",
+    "reverse_proxy": "/gradio_api/proxy={url_path:path}",
+}
 
 
 def test_check_file_routes_accepts_gradios_own_layout():
@@ -176,8 +190,9 @@ def test_check_file_routes_raises_when_a_route_moves_where_the_regex_does_not_re
 
 
 def test_check_file_routes_raises_when_a_route_is_renamed():
-    renamed = _gradio_like(**{k: v for k, v in GRADIO_PATHS.items() if k != "reverse_proxy"},
-                           proxy=GRADIO_PATHS["reverse_proxy"])
+    renamed = _gradio_like(
+        **{k: v for k, v in GRADIO_PATHS.items() if k != "reverse_proxy"}, proxy=GRADIO_PATHS["reverse_proxy"]
+    )
     with pytest.raises(RuntimeError, match="no route named 'reverse_proxy'"):
         compat.check_file_routes(renamed)
 

@@ -5,12 +5,13 @@ server over a real SQLite store and photo folder; the model doubles of tests/_ui
 models, which play no part in refusing input. "Nothing stored" means the row count and the full content of
 every table, and the list of files in the photo folder, are identical before and after.
 """
+
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import httpx
 import pytest
@@ -113,8 +114,13 @@ def world(tmp_path_factory):
         with running_server(build_app(service)) as url:
             client = Client(url + "/", verbose=False)
             claims = {
-                name: client.predict(ORDER, EMAIL, DESCRIPTION, [handle_file(str(files["good.jpg"]))] if i == 0 else [],
-                                     api_name="/submit_claim")
+                name: client.predict(
+                    ORDER,
+                    EMAIL,
+                    DESCRIPTION,
+                    [handle_file(str(files["good.jpg"]))] if i == 0 else [],
+                    api_name="/submit_claim",
+                )
                 for i, name in enumerate(("a", "b"))
             }
             client.close()
@@ -177,26 +183,41 @@ CASES = [
     Case("truncated-webp", _submit(photos=("truncated.webp",)), DAMAGED),
     Case("truncated-heic", _submit(photos=("truncated.heic",)), DAMAGED),
     Case("garbage-after-jpeg-magic", _submit(photos=("garbage-after-jpeg-magic.jpg",)), DAMAGED),
-    Case("png-bomb-header-only", _submit(photos=("bomb-header-only.png",)),
-         r"photo 1 \(bomb-header-only.png\) is too large.*; the limit is 60 megapixels"),
-    Case("png-bomb-100-megapixels", _submit(photos=("bomb-10000x10000.png",)),
-         r"photo 1 \(bomb-10000x10000.png\) is too large.*; the limit is 60 megapixels"),
+    Case(
+        "png-bomb-header-only",
+        _submit(photos=("bomb-header-only.png",)),
+        r"photo 1 \(bomb-header-only.png\) is too large.*; the limit is 60 megapixels",
+    ),
+    Case(
+        "png-bomb-100-megapixels",
+        _submit(photos=("bomb-10000x10000.png",)),
+        r"photo 1 \(bomb-10000x10000.png\) is too large.*; the limit is 60 megapixels",
+    ),
     Case("zero-bytes", _submit(photos=("empty.jpg",)), r"photo 1 \(empty.jpg\) is empty \(0 bytes\)"),
     Case("svg-named-jpg", _submit(photos=("drawing.jpg",)), NOT_A_PICTURE),
     Case("html-named-jpg", _submit(photos=("page.jpg",)), NOT_A_PICTURE),
     Case("pdf-named-png", _submit(photos=("document.png",)), NOT_A_PICTURE),
     Case("gif-named-jpg", _submit(photos=("animation.jpg",)), NOT_A_PICTURE),
     Case("text-named-heic", _submit(photos=("notes.heic",)), NOT_A_PICTURE),
-    Case("a-good-photo-then-a-bad-one", _submit(photos=("good-for-evidence.jpg", "page.jpg")),
-         r"photo 2 \(page.jpg\) is not a picture we can read"),
-    Case("fifty-photos", lambda w: ("/submit_claim", (ORDER, EMAIL, DESCRIPTION, [handle_file(str(p)) for p in w.many])),
-         "You sent 50 photos; please send at most 8"),
+    Case(
+        "a-good-photo-then-a-bad-one",
+        _submit(photos=("good-for-evidence.jpg", "page.jpg")),
+        r"photo 2 \(page.jpg\) is not a picture we can read",
+    ),
+    Case(
+        "fifty-photos",
+        lambda w: ("/submit_claim", (ORDER, EMAIL, DESCRIPTION, [handle_file(str(p)) for p in w.many])),
+        "You sent 50 photos; please send at most 8",
+    ),
     # --- the description --------------------------------------------------------------------------------
     Case("empty-description", _submit(description=""), "tell us in a few words what happened"),
     Case("blank-description", _submit(description=" \n\t "), "tell us in a few words what happened"),
     Case("control-characters-only", _submit(description="\x00\x01\x07\x1b\x7f"), "tell us in a few words"),
-    Case("one-megabyte-description", _submit(description="broken " * (MEGABYTE // 7)),
-         r"Your description is \d+ characters long; please keep it under 5000 characters"),
+    Case(
+        "one-megabyte-description",
+        _submit(description="broken " * (MEGABYTE // 7)),
+        r"Your description is \d+ characters long; please keep it under 5000 characters",
+    ),
     # --- the email ----------------------------------------------------------------------------------------
     Case("email-without-at", _submit(email="not-an-email"), EMAIL_MSG),
     Case("email-empty", _submit(email=""), EMAIL_MSG),
@@ -215,51 +236,88 @@ CASES = [
     Case("order-id-control-characters", _submit(order="DEMO-\x00\x1b[31m1001"), ORDER_MSG),
     Case("order-id-100-characters", _submit(order="A" * 100), ORDER_MSG),
     # --- claim ids and access tokens ----------------------------------------------------------------------
-    Case("unknown-claim-id", lambda w: ("/claim_status", ("CLM-AAAAAAAAAA", w.claims["a"]["access_token"])),
-         NOT_FOUND),
+    Case("unknown-claim-id", lambda w: ("/claim_status", ("CLM-AAAAAAAAAA", w.claims["a"]["access_token"])), NOT_FOUND),
     Case("claim-id-sql-injection", lambda w: ("/claim_status", (SQL_OR, SQL_OR)), NOT_FOUND),
     Case("claim-id-html-injection", lambda w: ("/claim_status", (XSS, "token")), NOT_FOUND),
     Case("forged-token", lambda w: ("/claim_status", (w.claims["a"]["claim_id"], "A" * 32)), NOT_FOUND),
     Case("empty-token", lambda w: ("/claim_status", (w.claims["a"]["claim_id"], "")), NOT_FOUND),
     Case("one-megabyte-token", lambda w: ("/claim_status", (w.claims["a"]["claim_id"], "x" * MEGABYTE)), NOT_FOUND),
-    Case("another-claims-token-to-read",
-         lambda w: ("/claim_status", (w.claims["a"]["claim_id"], w.claims["b"]["access_token"])), NOT_FOUND),
-    Case("another-claims-token-to-escalate",
-         lambda w: ("/request_human", (w.claims["a"]["claim_id"], w.claims["b"]["access_token"], "hi")), NOT_FOUND),
-    Case("another-claims-token-to-add-photos",
-         lambda w: ("/add_evidence", (w.claims["b"]["claim_id"], w.claims["a"]["access_token"], "mine now",
-                                      _photos(w, "good-for-evidence.jpg"))), NOT_FOUND),
+    Case(
+        "another-claims-token-to-read",
+        lambda w: ("/claim_status", (w.claims["a"]["claim_id"], w.claims["b"]["access_token"])),
+        NOT_FOUND,
+    ),
+    Case(
+        "another-claims-token-to-escalate",
+        lambda w: ("/request_human", (w.claims["a"]["claim_id"], w.claims["b"]["access_token"], "hi")),
+        NOT_FOUND,
+    ),
+    Case(
+        "another-claims-token-to-add-photos",
+        lambda w: (
+            "/add_evidence",
+            (w.claims["b"]["claim_id"], w.claims["a"]["access_token"], "mine now", _photos(w, "good-for-evidence.jpg")),
+        ),
+        NOT_FOUND,
+    ),
     # --- follow-ups on one's own claim --------------------------------------------------------------------
-    Case("add-evidence-with-nothing",
-         lambda w: ("/add_evidence", (w.claims["b"]["claim_id"], w.claims["b"]["access_token"], "  ", [])),
-         "Please add a message or at least one photo"),
-    Case("add-evidence-with-a-truncated-photo",
-         lambda w: ("/add_evidence", (w.claims["b"]["claim_id"], w.claims["b"]["access_token"], "here",
-                                      _photos(w, "truncated.jpg"))), r"photo 1 \(truncated.jpg\) is damaged"),
-    Case("add-evidence-one-megabyte-message",
-         lambda w: ("/add_evidence", (w.claims["b"]["claim_id"], w.claims["b"]["access_token"], "x" * MEGABYTE, [])),
-         r"The message is \d+ characters long; please keep it under 5000"),
-    Case("request-human-one-megabyte-message",
-         lambda w: ("/request_human", (w.claims["b"]["claim_id"], w.claims["b"]["access_token"], "x" * MEGABYTE)),
-         r"The message is \d+ characters long"),
+    Case(
+        "add-evidence-with-nothing",
+        lambda w: ("/add_evidence", (w.claims["b"]["claim_id"], w.claims["b"]["access_token"], "  ", [])),
+        "Please add a message or at least one photo",
+    ),
+    Case(
+        "add-evidence-with-a-truncated-photo",
+        lambda w: (
+            "/add_evidence",
+            (w.claims["b"]["claim_id"], w.claims["b"]["access_token"], "here", _photos(w, "truncated.jpg")),
+        ),
+        r"photo 1 \(truncated.jpg\) is damaged",
+    ),
+    Case(
+        "add-evidence-one-megabyte-message",
+        lambda w: ("/add_evidence", (w.claims["b"]["claim_id"], w.claims["b"]["access_token"], "x" * MEGABYTE, [])),
+        r"The message is \d+ characters long; please keep it under 5000",
+    ),
+    Case(
+        "request-human-one-megabyte-message",
+        lambda w: ("/request_human", (w.claims["b"]["claim_id"], w.claims["b"]["access_token"], "x" * MEGABYTE)),
+        r"The message is \d+ characters long",
+    ),
     # --- the reviewer's endpoints (signed in) -------------------------------------------------------------
-    Case("review-unknown-action", lambda w: ("/review_decide", (w.claims["b"]["claim_id"], SQL, "note")),
-         "Unknown action", reviewer=True),
-    Case("review-deny-without-note", lambda w: ("/review_decide", (w.claims["b"]["claim_id"], "deny", "  ")),
-         "write a note for the customer", reviewer=True),
-    Case("review-one-megabyte-note",
-         lambda w: ("/review_decide", (w.claims["b"]["claim_id"], "request_info", "x" * MEGABYTE)),
-         r"The note is \d+ characters long", reviewer=True),
+    Case(
+        "review-unknown-action",
+        lambda w: ("/review_decide", (w.claims["b"]["claim_id"], SQL, "note")),
+        "Unknown action",
+        reviewer=True,
+    ),
+    Case(
+        "review-deny-without-note",
+        lambda w: ("/review_decide", (w.claims["b"]["claim_id"], "deny", "  ")),
+        "write a note for the customer",
+        reviewer=True,
+    ),
+    Case(
+        "review-one-megabyte-note",
+        lambda w: ("/review_decide", (w.claims["b"]["claim_id"], "request_info", "x" * MEGABYTE)),
+        r"The note is \d+ characters long",
+        reviewer=True,
+    ),
     Case("review-case-sql-injection", lambda w: ("/review_case", (SQL_OR,)), NOT_FOUND, reviewer=True),
-    Case("review-decide-unknown-claim", lambda w: ("/review_decide", ("CLM-AAAAAAAAAA", "approve_refund", "")),
-         NOT_FOUND, reviewer=True),
+    Case(
+        "review-decide-unknown-claim",
+        lambda w: ("/review_decide", ("CLM-AAAAAAAAAA", "approve_refund", "")),
+        NOT_FOUND,
+        reviewer=True,
+    ),
 ]
 
 
 def _still_answering(world: World, customer: Client) -> None:
     assert httpx.get(world.url + "/healthz", timeout=10).json() == {"ok": True}
-    status = customer.predict(world.claims["a"]["claim_id"], world.claims["a"]["access_token"],
-                              api_name="/claim_status")
+    status = customer.predict(
+        world.claims["a"]["claim_id"], world.claims["a"]["access_token"], api_name="/claim_status"
+    )
     assert status["claim_id"] == world.claims["a"]["claim_id"]
 
 
@@ -284,8 +342,9 @@ def test_hostile_input_gets_a_clear_message_and_changes_nothing(case, world, cus
 def test_a_60_megabyte_upload_is_refused_by_the_server_and_changes_nothing(world, customer, tmp_path):
     huge = b"\xff\xd8\xff\xe0" + b"\x00" * (60 * MEGABYTE)
     before = Snapshot.of(world.data_dir)
-    response = httpx.post(world.url + "/gradio_api/upload", files={"files": ("huge.jpg", huge, "image/jpeg")},
-                          timeout=120)
+    response = httpx.post(
+        world.url + "/gradio_api/upload", files={"files": ("huge.jpg", huge, "image/jpeg")}, timeout=120
+    )
     assert response.status_code == 413
     assert "maximum allowed size" in response.text
     assert Snapshot.of(world.data_dir) == before
@@ -344,10 +403,12 @@ def test_control_characters_are_stripped_and_every_script_kept(world, customer):
 def test_a_reply_and_a_request_for_a_person_that_look_like_attacks_are_stored_verbatim(world, customer):
     claim = customer.predict(ORDER, EMAIL, DESCRIPTION, [], api_name="/submit_claim")
     others_before = _other_rows(world, "claims", claim["claim_id"])
-    replied = customer.predict(claim["claim_id"], claim["access_token"], STRANGE_BUT_VALID["html"], [],
-                               api_name="/add_evidence")
-    asked = customer.predict(claim["claim_id"], claim["access_token"], STRANGE_BUT_VALID["sql"],
-                             api_name="/request_human")
+    replied = customer.predict(
+        claim["claim_id"], claim["access_token"], STRANGE_BUT_VALID["html"], [], api_name="/add_evidence"
+    )
+    asked = customer.predict(
+        claim["claim_id"], claim["access_token"], STRANGE_BUT_VALID["sql"], api_name="/request_human"
+    )
     texts = [m["text"] for m in asked["thread"] if m["actor"] == "customer"]
     assert STRANGE_BUT_VALID["html"] in texts and STRANGE_BUT_VALID["sql"] in texts
     assert replied["claim_id"] == asked["claim_id"] == claim["claim_id"]

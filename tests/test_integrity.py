@@ -5,13 +5,14 @@ them through separate connections (as separate server processes would hold), so 
 interleaving cannot hide a bug. The models are doubles that take a little time, which widens the window
 between reading the evidence and committing the decision, where the old code went wrong.
 """
+
 from __future__ import annotations
 
 import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -54,7 +55,7 @@ def _together(count: int, work) -> list:
         barrier.wait()
         try:
             return work(i)
-        except Exception as exc:  # noqa: BLE001 - the caller inspects what each thread got
+        except Exception as exc:
             return exc
 
     with ThreadPoolExecutor(count) as pool:
@@ -85,8 +86,10 @@ def test_concurrent_claims_on_one_order_pay_it_once(tmp_path, connections):
             # Even rounds on a fresh order, odd rounds again on the previous round's (already paid) order.
             order_id = _fresh_order(shared.store, f"RACE-{round_}") if round_ % 2 == 0 else f"RACE-{round_ - 1}"
             seed = 1000 * (round_ + 1)
-            results = _together(6, lambda i: services[i].submit_claim(
-                order_id, "demo@example.com", CALM_REFUND, [photo_bytes(seed + i)]))
+            results = _together(
+                6,
+                lambda i: services[i].submit_claim(order_id, "demo@example.com", CALM_REFUND, [photo_bytes(seed + i)]),
+            )
             errors = [r for r in results if isinstance(r, Exception)]
             assert not errors, errors
             paid = [r for r in results if r["status"] in lifecycle.AUTOMATED]
@@ -116,9 +119,13 @@ def test_concurrent_claims_never_refund_more_than_the_order_value(tmp_path):
 def test_the_per_email_limit_holds_under_concurrency(tmp_path):
     svc = _open(tmp_path / "claims.db", submissions_per_email_per_hour=5)
     try:
-        results = _together(12, lambda i: svc.submit_claim(
-            f"DEMO-10{(i % 9) + 1:02d}", "demo@example.com", CALM_REFUND, [photo_bytes(200 + i)]))
-        stored = svc.store.count_claims_by_email("demo@example.com", datetime(2000, 1, 1, tzinfo=timezone.utc))
+        results = _together(
+            12,
+            lambda i: svc.submit_claim(
+                f"DEMO-10{(i % 9) + 1:02d}", "demo@example.com", CALM_REFUND, [photo_bytes(200 + i)]
+            ),
+        )
+        stored = svc.store.count_claims_by_email("demo@example.com", datetime(2000, 1, 1, tzinfo=UTC))
         assert stored == 5
         assert sum(isinstance(r, ClaimError) for r in results) == 7
     finally:
@@ -169,7 +176,9 @@ def test_a_decision_on_a_stale_claim_is_redecided_not_committed(tmp_path):
         for round_ in range(6):
             claim = svc.submit_claim(_fresh_order(svc.store, f"STALE-{round_}"), "demo@example.com", CALM_REFUND, [])
             cid, token = claim["claim_id"], claim["access_token"]
-            results = _together(3, lambda i: svc.add_evidence(cid, token, f"photo {i}", [photo_bytes(400 + 10 * round_ + i)]))
+            results = _together(
+                3, lambda i: svc.add_evidence(cid, token, f"photo {i}", [photo_bytes(400 + 10 * round_ + i)])
+            )
             assert all(isinstance(r, dict | InvalidAction) for r in results), results
             assert len(svc.store.workflows_for_claims([cid])) == 1  # three photos, one payout
             assert svc.store.get_claim(cid).status == "auto_refund"
@@ -210,19 +219,33 @@ def test_the_database_refuses_a_second_automatic_payout_whatever_the_code_does(t
         second = _escalated_second_claim(svc, "DEMO-1001", 700)
         svc.start_dispatcher(poll_seconds=0.05).drain()  # the first claim's refund is in the ledger
         with pytest.raises(PayoutRefused, match="only a reviewer"):
-            svc.store.create_workflow(second, "replacement", state="created", now=utcnow(), order_id="DEMO-1001",
-                                      amount=None, authorised_by="system")
+            svc.store.create_workflow(
+                second,
+                "replacement",
+                state="created",
+                now=utcnow(),
+                order_id="DEMO-1001",
+                amount=None,
+                authorised_by="system",
+            )
         with pytest.raises(sqlite3.IntegrityError):
             svc.store.conn.execute(
                 "INSERT INTO ledger (idempotency_key, kind, claim_id, amount, currency, created_at) "
-                "VALUES ('forged', 'refund', ?, 1.0, 'EUR', 'now')", [second])
+                "VALUES ('forged', 'refund', ?, 1.0, 'EUR', 'now')",
+                [second],
+            )
     finally:
         svc.close()
 
 
 def test_a_dead_refund_is_not_revived_once_the_claim_became_a_replacement(tmp_path):
-    svc = _open(tmp_path / "claims.db", webhook_url="http://127.0.0.1:9/", webhook_secret="s",
-                webhook_max_attempts=1, webhook_timeout_seconds=0.5)
+    svc = _open(
+        tmp_path / "claims.db",
+        webhook_url="http://127.0.0.1:9/",
+        webhook_secret="s",
+        webhook_max_attempts=1,
+        webhook_timeout_seconds=0.5,
+    )
     try:
         claim = svc.submit_claim("DEMO-1001", "demo@example.com", CALM_REFUND, [photo_bytes(800)])
         cid = claim["claim_id"]
@@ -235,7 +258,9 @@ def test_a_dead_refund_is_not_revived_once_the_claim_became_a_replacement(tmp_pa
         assert requeue_dead(svc.store) == 0
         states = {w["kind"]: w["state"] for w in svc.store.workflows_for_claims([cid])}
         assert states == {"refund": "failed", "replacement": "shipped"}
-        assert [r["state"] for r in svc.store.outbox_rows() if r["idempotency_key"].endswith(":refund:issue")] == ["dead"]
+        assert [r["state"] for r in svc.store.outbox_rows() if r["idempotency_key"].endswith(":refund:issue")] == [
+            "dead"
+        ]
     finally:
         svc.close()
 
@@ -256,7 +281,9 @@ def test_an_outbox_row_whose_workflow_no_longer_waits_is_never_sent(tmp_path):
 
 
 def test_a_service_opened_without_demo_has_no_orders(tmp_path):
-    with ClaimService.open(tmp_path / "claims.db", settings=_settings(), vision=SlowBroken(), text=ReadsIntent()) as svc:
+    with ClaimService.open(
+        tmp_path / "claims.db", settings=_settings(), vision=SlowBroken(), text=ReadsIntent()
+    ) as svc:
         assert svc.store.count_orders() == 0
         claim = svc.submit_claim("DEMO-1001", demo_orders.DEMO_EMAIL, CALM_REFUND, [photo_bytes(1)])
         assert claim["status"] == "in_review" and svc.store.workflows_for_claims([claim["claim_id"]]) == []

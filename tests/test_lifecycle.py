@@ -1,4 +1,5 @@
 """The claim lifecycle: the one table of moves, enforced by the store for every (from, to, actor) triple."""
+
 from __future__ import annotations
 
 import itertools
@@ -22,13 +23,18 @@ def store():
         yield s
 
 
-def _claim_at(store: Store, status: str, n: itertools.count = itertools.count()) -> str:
+_NUMBERS = itertools.count()
+
+
+def _claim_at(store: Store, status: str) -> str:
     """A claim put straight into `status` (by SQL: the test is about the move that follows)."""
-    claim_id = f"CLM-{next(n):010d}"
+    claim_id = f"CLM-{next(_NUMBERS):010d}"
     now = iso(utcnow())
     store.conn.execute(
         "INSERT INTO claims (claim_id, order_id, email, description, token_hash, status, created_at, updated_at) "
-        "VALUES (?, 'O-1', 'a@b.co', 'd', 't', ?, ?, ?)", [claim_id, status, now, now])
+        "VALUES (?, 'O-1', 'a@b.co', 'd', 't', ?, ?, ?)",
+        [claim_id, status, now, now],
+    )
     return claim_id
 
 
@@ -46,8 +52,16 @@ def test_the_store_allows_exactly_the_moves_in_the_table(store, source, target, 
 
 @pytest.mark.parametrize("target,actor", itertools.product(lifecycle.STATUSES, ACTORS))
 def test_a_new_claim_starts_only_where_the_system_decides(store, target, actor):
-    row = {"claim_id": f"CLM-NEW-{target}-{actor}", "order_id": "O-1", "email": "a@b.co", "description": "d",
-           "token_hash": "t", "status": target, "created_at": iso(utcnow()), "updated_at": iso(utcnow())}
+    row = {
+        "claim_id": f"CLM-NEW-{target}-{actor}",
+        "order_id": "O-1",
+        "email": "a@b.co",
+        "description": "d",
+        "token_hash": "t",
+        "status": target,
+        "created_at": iso(utcnow()),
+        "updated_at": iso(utcnow()),
+    }
     if lifecycle.allowed(lifecycle.NEW, target, actor):
         store.insert_claim(row, actor=actor)
         assert store.get_claim(row["claim_id"]).status == target
@@ -64,8 +78,11 @@ def test_only_a_reviewer_ever_denies_or_approves_by_hand():
 
 def test_automation_never_settles_a_claim_a_person_has_touched():
     for source in ("info_requested", "denied", *lifecycle.SETTLED):
-        assert not any(lifecycle.allowed(source, target, "system") for target in lifecycle.AUTOMATED
-                       if (source, target) not in lifecycle.FALLBACK_TO_REFUND.items())
+        assert not any(
+            lifecycle.allowed(source, target, "system")
+            for target in lifecycle.AUTOMATED
+            if (source, target) not in lifecycle.FALLBACK_TO_REFUND.items()
+        )
 
 
 def test_the_customer_can_always_reach_a_person():

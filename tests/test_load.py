@@ -5,12 +5,13 @@ the outbox dispatcher writing to the ledger meanwhile (numbers in README, "Relia
 Idempotent retries are tested both through ClaimService (16 concurrent retries) and through the HTTP API
 (submit_claim's optional `idempotency_key`).
 """
+
 from __future__ import annotations
 
 import os
 import threading
-from collections import Counter
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -75,9 +76,11 @@ def loaded(tmp_path_factory):
             deadline = time.monotonic() + 60
             while service.store.outbox_rows(state="pending") and time.monotonic() < deadline:
                 time.sleep(0.2)
-            print(f"\nload ({'real models' if REAL_MODELS else 'model doubles'}): {len(run.answers)} answers, {len(run.errors)} errors from {CLIENTS} clients "
-                  f"in {run.seconds:.1f} s ({len(run.answers) / run.seconds:.1f} claims/s); "
-                  f"statuses {dict(Counter(a['status'] for a in run.answers.values()))}")
+            print(
+                f"\nload ({'real models' if REAL_MODELS else 'model doubles'}): {len(run.answers)} answers, {len(run.errors)} errors from {CLIENTS} clients "
+                f"in {run.seconds:.1f} s ({len(run.answers) / run.seconds:.1f} claims/s); "
+                f"statuses {dict(Counter(a['status'] for a in run.answers.values()))}"
+            )
             yield {"run": run, "jobs": jobs, "data_dir": data_dir, "service": service, "url": url}
     finally:
         service.close()
@@ -102,8 +105,13 @@ def test_exactly_200_claims_are_stored_each_with_its_photos_events_and_thread(lo
         expected = len(loaded["jobs"][index][3])
         assert len(answer["photos"]) == expected
         assert stored[answer["claim_id"]] == answer["status"]
-        problems += claim_problems(db, loaded["data_dir"] / "photos", answer["claim_id"], expected_photos=expected,
-                                   token=answer["access_token"])
+        problems += claim_problems(
+            db,
+            loaded["data_dir"] / "photos",
+            answer["claim_id"],
+            expected_photos=expected,
+            token=answer["access_token"],
+        )
     assert problems == []
     counts = row_counts(db)
     assert counts["claim_photos"] == sum(len(job[3]) for job in loaded["jobs"])
@@ -126,6 +134,7 @@ def test_each_automatic_approval_started_exactly_one_workflow_and_reached_the_le
 
 # --- idempotent retries ---------------------------------------------------------------------------------
 
+
 def test_concurrent_retries_with_one_idempotency_key_file_one_claim(tmp_path):
     photo = write_photos(tmp_path / "p", 1, start=5000)[0]
     with open_service(tmp_path / "data", **LOAD_SETTINGS) as svc:
@@ -134,14 +143,16 @@ def test_concurrent_retries_with_one_idempotency_key_file_one_claim(tmp_path):
 
         def retry(_):
             barrier.wait()
-            return svc.submit_claim("DEMO-1001", "demo@example.com", DESCRIPTION, [photo],
-                                    idempotency_key="order-DEMO-1001-attempt-1")
+            return svc.submit_claim(
+                "DEMO-1001", "demo@example.com", DESCRIPTION, [photo], idempotency_key="order-DEMO-1001-attempt-1"
+            )
 
         with ThreadPoolExecutor(16) as pool:
             answers = list(pool.map(retry, range(16)))
         after = row_counts(svc.store.path)
-        assert {(a["claim_id"], a["access_token"]) for a in answers} == {(answers[0]["claim_id"],
-                                                                          answers[0]["access_token"])}
+        assert {(a["claim_id"], a["access_token"]) for a in answers} == {
+            (answers[0]["claim_id"], answers[0]["access_token"])
+        }
         assert after["claims"] == before["claims"] + 1
         assert after["claim_photos"] == before["claim_photos"] + 1
         assert after["idempotency_keys"] == before["idempotency_keys"] + 1
@@ -150,12 +161,18 @@ def test_concurrent_retries_with_one_idempotency_key_file_one_claim(tmp_path):
         assert len(submitted) == 1
 
         # A later retry gets the same answer; the same key for different content is refused.
-        again = svc.submit_claim("DEMO-1001", "demo@example.com", DESCRIPTION, [photo],
-                                 idempotency_key="order-DEMO-1001-attempt-1")
+        again = svc.submit_claim(
+            "DEMO-1001", "demo@example.com", DESCRIPTION, [photo], idempotency_key="order-DEMO-1001-attempt-1"
+        )
         assert again["claim_id"] == answers[0]["claim_id"]
         with pytest.raises(InvalidInput, match="already used for a different claim"):
-            svc.submit_claim("DEMO-1001", "demo@example.com", "Something else entirely broke.", [photo],
-                             idempotency_key="order-DEMO-1001-attempt-1")
+            svc.submit_claim(
+                "DEMO-1001",
+                "demo@example.com",
+                "Something else entirely broke.",
+                [photo],
+                idempotency_key="order-DEMO-1001-attempt-1",
+            )
         assert row_counts(svc.store.path) == after
 
 
@@ -164,11 +181,23 @@ def test_a_retry_through_the_http_api_with_the_same_idempotency_key_files_nothin
     with open_service(tmp_path / "data", **LOAD_SETTINGS) as svc, running_server(build_app(svc)) as url:
         client = Client(url + "/", verbose=False)
         try:
-            first = client.predict("DEMO-1001", "demo@example.com", DESCRIPTION, [handle_file(str(photo))],
-                                   "retry-key-1", api_name="/submit_claim")
+            first = client.predict(
+                "DEMO-1001",
+                "demo@example.com",
+                DESCRIPTION,
+                [handle_file(str(photo))],
+                "retry-key-1",
+                api_name="/submit_claim",
+            )
             before = row_counts(svc.store.path)
-            second = client.predict("DEMO-1001", "demo@example.com", DESCRIPTION, [handle_file(str(photo))],
-                                    "retry-key-1", api_name="/submit_claim")
+            second = client.predict(
+                "DEMO-1001",
+                "demo@example.com",
+                DESCRIPTION,
+                [handle_file(str(photo))],
+                "retry-key-1",
+                api_name="/submit_claim",
+            )
             assert second["claim_id"] == first["claim_id"]
             assert row_counts(svc.store.path) == before
         finally:
@@ -183,10 +212,14 @@ def test_two_customers_who_upload_the_same_photo_file_both_get_their_claims_file
     import httpx
 
     photo = write_photos(tmp_path / "p", 1, start=7000)[0]
-    with open_service(tmp_path / "data", **LOAD_SETTINGS) as svc, running_server(build_app(svc)) as url:
-        with httpx.Client() as first, httpx.Client() as second:
-            first_upload, second_upload = upload(first, url, photo), upload(second, url, photo)
-            first_reply = _submit_uploaded(first, url, "DEMO-1001", "one@example.com", first_upload)
-            second_reply = _submit_uploaded(second, url, "DEMO-1002", "two@example.com", second_upload)
+    with (
+        open_service(tmp_path / "data", **LOAD_SETTINGS) as svc,
+        running_server(build_app(svc)) as url,
+        httpx.Client() as first,
+        httpx.Client() as second,
+    ):
+        first_upload, second_upload = upload(first, url, photo), upload(second, url, photo)
+        first_reply = _submit_uploaded(first, url, "DEMO-1001", "one@example.com", first_upload)
+        second_reply = _submit_uploaded(second, url, "DEMO-1002", "two@example.com", second_upload)
     assert "event: complete" in first_reply
     assert "event: complete" in second_reply, second_reply

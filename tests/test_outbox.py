@@ -4,6 +4,7 @@ Deliveries are at least once with a stable Idempotency-Key, so the checks are: e
 receiver, the receiver processes each key once, and no message ever arrives under a second key, whatever
 fails on the way (error answers, timeouts, a dispatcher killed with SIGKILL mid-delivery).
 """
+
 from __future__ import annotations
 
 import json
@@ -102,7 +103,9 @@ def make_service(path, **settings):
     settings.setdefault("reviewers", "ana:correct-horse")
     settings.setdefault("webhook_secret", SECRET)
     settings.setdefault("velocity_max_claims", 100)  # every test claim comes from the one demo email
-    return ClaimService.open(path, demo=True, settings=Settings(**settings), vision=BrokenEverywhere(), text=ReadsIntent())
+    return ClaimService.open(
+        path, demo=True, settings=Settings(**settings), vision=BrokenEverywhere(), text=ReadsIntent()
+    )
 
 
 REFUND_ORDERS = ("DEMO-1001", "DEMO-1007")
@@ -157,8 +160,10 @@ def test_approved_refunds_and_replacements_are_delivered_with_signatures_that_ve
             types = Counter(p["type"] for p in receiver.logic.processed.values())
             assert types == {"refund.issue": 2, "replacement.ship": 1}
             assert reviewed["claim_id"] in {p["claim_id"] for p in receiver.logic.processed.values()}
-            states = [w["state"] for w in svc.store.workflows_for_claims(
-                {p["claim_id"] for p in receiver.logic.processed.values()})]
+            states = [
+                w["state"]
+                for w in svc.store.workflows_for_claims({p["claim_id"] for p in receiver.logic.processed.values()})
+            ]
             assert states == ["completed"] * 3
             assert svc.store.ledger_entries() == []  # a webhook URL replaces the local ledger
         finally:
@@ -166,8 +171,13 @@ def test_approved_refunds_and_replacements_are_delivered_with_signatures_that_ve
 
 
 def test_a_receiver_that_fails_the_first_tries_still_processes_each_message_once(tmp_path):
-    svc = make_service(tmp_path / "claims.db", webhook_url="http://127.0.0.1:9/unused",
-                       webhook_timeout_seconds=1.0, webhook_backoff_seconds=0.01, webhook_max_attempts=5)
+    svc = make_service(
+        tmp_path / "claims.db",
+        webhook_url="http://127.0.0.1:9/unused",
+        webhook_timeout_seconds=1.0,
+        webhook_backoff_seconds=0.01,
+        webhook_max_attempts=5,
+    )
     try:
         claims = file_claims(svc, 4)
         a, b, c, d = (row["idempotency_key"] for row in svc.store.outbox_rows())
@@ -316,12 +326,17 @@ def test_a_dispatcher_killed_mid_delivery_loses_nothing_and_sends_nothing_under_
     # The receiver processes the second message, then is slow to answer; the dispatcher is killed while
     # it waits for that answer, so the message is processed but not recorded as delivered.
     b_processed = threading.Event()
-    receiver = Receiver(faults={b: ["slow"]}, slow_seconds=10.0,
-                        on_processed=lambda key: key == b and b_processed.set())
+    receiver = Receiver(
+        faults={b: ["slow"]}, slow_seconds=10.0, on_processed=lambda key: key == b and b_processed.set()
+    )
     env = {
-        **os.environ, "CLAIMBOT_SETTINGS_FILE": str(tmp_path / "none.toml"), "CLAIMBOT_WEBHOOK_SECRET": SECRET,
-        "CLAIMBOT_WEBHOOK_URL": receiver.url, "CLAIMBOT_WEBHOOK_TIMEOUT_SECONDS": "2.0",
-        "CLAIMBOT_WEBHOOK_BACKOFF_SECONDS": "0.05", "CLAIMBOT_WEBHOOK_MAX_ATTEMPTS": "10",
+        **os.environ,
+        "CLAIMBOT_SETTINGS_FILE": str(tmp_path / "none.toml"),
+        "CLAIMBOT_WEBHOOK_SECRET": SECRET,
+        "CLAIMBOT_WEBHOOK_URL": receiver.url,
+        "CLAIMBOT_WEBHOOK_TIMEOUT_SECONDS": "2.0",
+        "CLAIMBOT_WEBHOOK_BACKOFF_SECONDS": "0.05",
+        "CLAIMBOT_WEBHOOK_MAX_ATTEMPTS": "10",
     }
     command = [sys.executable, "-m", "ui.cli", "outbox", "--data", str(data), "--poll", "0.1"]
     with receiver:
@@ -337,7 +352,10 @@ def test_a_dispatcher_killed_mid_delivery_loses_nothing_and_sends_nothing_under_
         assert first.returncode == -signal.SIGKILL
         with Store.open(data / "claims.db") as store:
             assert {r["idempotency_key"]: r["state"] for r in store.outbox_rows()} == {
-                a: "delivered", b: "pending", c: "pending", d: "pending",
+                a: "delivered",
+                b: "pending",
+                c: "pending",
+                d: "pending",
             }
 
         # Restart (draining, then exiting); the receiver answers at once from now on.

@@ -1,10 +1,11 @@
 """Photo intake: what gets in, what stays out (with a message), and that a bad photo stores nothing."""
+
 from __future__ import annotations
 
 import io
 import struct
 import zlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -39,8 +40,12 @@ def encode(fmt: str, size=(640, 480), color=(180, 40, 40), exif: Image.Exif | No
 
 @pytest.mark.parametrize(
     "fmt, mime, ext",
-    [("JPEG", "image/jpeg", "jpg"), ("PNG", "image/png", "png"), ("WEBP", "image/webp", "webp"),
-     ("HEIF", "image/heic", "heic")],
+    [
+        ("JPEG", "image/jpeg", "jpg"),
+        ("PNG", "image/png", "png"),
+        ("WEBP", "image/webp", "webp"),
+        ("HEIF", "image/heic", "heic"),
+    ],
 )
 def test_accepts_each_supported_format_detected_by_content(fmt, mime, ext, settings):
     photo = read_photo(("misleading-name.txt", encode(fmt)), index=1, settings=settings)
@@ -100,11 +105,14 @@ def test_rejects_a_decompression_bomb_before_decoding_it(settings):
 
 def png_header_only(width: int, height: int) -> bytes:
     """A PNG that claims a huge size; its pixel data is a few bytes (never reached if checks work)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+    )
 
 
 def test_rejects_a_bomb_beyond_pillows_own_limit():
@@ -147,7 +155,7 @@ def test_reads_exif_capture_time_with_its_offset(settings):
     exif_ifd[0x9003] = "2024:05:06 10:30:00"
     exif_ifd[0x9011] = "+02:00"
     photo = read_photo(encode("JPEG", exif=exif), index=1, settings=settings)
-    assert photo.exif_taken_at == datetime(2024, 5, 6, 8, 30, tzinfo=timezone.utc)
+    assert photo.exif_taken_at == datetime(2024, 5, 6, 8, 30, tzinfo=UTC)
 
 
 def test_photo_without_exif_has_no_capture_time(settings):
@@ -207,9 +215,16 @@ def test_store_refuses_names_that_are_not_photo_hashes(tmp_path, sha, ext):
 
 @pytest.mark.parametrize(
     "head, fmt",
-    [(b"\xff\xd8\xff\xe0", "JPEG"), (b"\x89PNG\r\n\x1a\n", "PNG"), (b"RIFF\x00\x00\x00\x00WEBP", "WEBP"),
-     (b"\x00\x00\x00\x18ftypheic", "HEIF"), (b"\x00\x00\x00\x18ftypavif", None), (b"GIF89a", None),
-     (b"<svg", None), (b"%PDF", None)],
+    [
+        (b"\xff\xd8\xff\xe0", "JPEG"),
+        (b"\x89PNG\r\n\x1a\n", "PNG"),
+        (b"RIFF\x00\x00\x00\x00WEBP", "WEBP"),
+        (b"\x00\x00\x00\x18ftypheic", "HEIF"),
+        (b"\x00\x00\x00\x18ftypavif", None),
+        (b"GIF89a", None),
+        (b"<svg", None),
+        (b"%PDF", None),
+    ],
 )
 def test_sniffs_format_from_magic_bytes(head, fmt):
     assert sniff_format(head) == fmt

@@ -1,4 +1,5 @@
 """Photo quality checks: calibrated so generated phone-like photos pass and bad ones are caught."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """README's API examples are real: their python blocks run, in order, against a live server."""
+
 from __future__ import annotations
 
 import re
@@ -23,8 +24,15 @@ def api_examples() -> list[str]:
 
 def test_readme_has_examples_for_filing_polling_and_reviewing():
     code = "\n".join(api_examples())
-    for endpoint in ("/submit_claim", "/claim_status", "/request_human", "/add_evidence", "/review_queue",
-                     "/review_case", "/review_decide"):
+    for endpoint in (
+        "/submit_claim",
+        "/claim_status",
+        "/request_human",
+        "/add_evidence",
+        "/review_queue",
+        "/review_case",
+        "/review_decide",
+    ):
         assert f'api_name="{endpoint}"' in code, endpoint
     assert README_URL in code and README_LOGIN in code
 

@@ -1,4 +1,5 @@
 """ClaimService end to end with simple doubles for the two models (the real ones: see the slow test)."""
+
 from __future__ import annotations
 
 import re
@@ -18,8 +19,9 @@ from tests._model_doubles import FakeText, FakeVision, photo_bytes
 
 def file_claim(svc, order="DEMO-1001", photos=None, seed=1, **kw):
     photos = [photo_bytes(seed)] if photos is None else photos
-    return svc.submit_claim(order, "demo@example.com", kw.pop("description", "The board arrived cracked in two."),
-                            photos, **kw)
+    return svc.submit_claim(
+        order, "demo@example.com", kw.pop("description", "The board arrived cracked in two."), photos, **kw
+    )
 
 
 def test_clear_claim_is_refunded_automatically_end_to_end(svc, tmp_path):
@@ -114,7 +116,10 @@ def test_no_photo_asks_for_photos_and_talk_to_a_person_keeps_the_thread(svc):
     assert (after["status"], after["priority"]) == ("in_review", "high")
     assert "human_requested" in after["reasons"]
     assert [(m["actor"], m["kind"]) for m in after["thread"]] == [
-        ("customer", "claim"), ("bot", "decision"), ("customer", "human_requested"), ("bot", "decision"),
+        ("customer", "claim"),
+        ("bot", "decision"),
+        ("customer", "human_requested"),
+        ("bot", "decision"),
     ]
     assert after["thread"][0]["text"] == "The board arrived cracked in two."
     case = svc.open_case(result["claim_id"], "ana")
@@ -283,7 +288,9 @@ def test_every_state_change_is_an_event(make_service):
     svc.decide(claim["claim_id"], "ana", "approve_refund")
     thread = svc.claim_status(claim["claim_id"], claim["access_token"])["thread"]
     decisions = [m for m in thread if m["actor"] in ("bot", "reviewer")]
-    changes = [e for e in svc.store.events(claim["claim_id"]) if e["kind"] in ("decided", "human_requested", "reviewed")]
+    changes = [
+        e for e in svc.store.events(claim["claim_id"]) if e["kind"] in ("decided", "human_requested", "reviewed")
+    ]
     assert len(decisions) == len(changes) == 3
     assert [e["status"] for e in changes] == ["in_review", "in_review", "approved_refund"]
 
@@ -346,7 +353,9 @@ SAMPLES = Path(__file__).resolve().parent.parent / "sample_images"
 @pytest.fixture(scope="module")
 def real_service(tmp_path_factory):
     """ClaimService.open with no doubles: the shipped vision and text models, loaded once for this module."""
-    svc = ClaimService.open(tmp_path_factory.mktemp("real") / "claims.db", demo=True, settings=Settings(reviewers="ana:pw"))
+    svc = ClaimService.open(
+        tmp_path_factory.mktemp("real") / "claims.db", demo=True, settings=Settings(reviewers="ana:pw")
+    )
     yield svc
     svc.close()
 
@@ -359,8 +368,10 @@ def test_open_wires_the_real_models_and_files_a_claim_end_to_end(real_service):
 
     photo = sorted((SAMPLES / "broken").glob("*.jpg"))[0]
     result = real_service.submit_claim(
-        "DEMO-1001", "demo@example.com",
-        "My cutting board arrived cracked in two pieces. I would like a refund please.", [photo],
+        "DEMO-1001",
+        "demo@example.com",
+        "My cutting board arrived cracked in two pieces. I would like a refund please.",
+        [photo],
     )
     assert isinstance(real_service.vision, DamageClassifier)
     assert isinstance(real_service.text, ComplaintReader)
@@ -379,7 +390,8 @@ def test_open_wires_the_real_models_and_files_a_claim_end_to_end(real_service):
 def test_real_text_model_sends_an_upset_customer_to_a_person(real_service):
     photo = sorted((SAMPLES / "crushed_packaging").glob("*.jpg"))[0]
     result = real_service.submit_claim(
-        "DEMO-1007", "demo@example.com",
+        "DEMO-1007",
+        "demo@example.com",
         "This is the third time!! The box came crushed again. I am furious, I want to speak to a manager now.",
         [photo],
     )

@@ -1,4 +1,5 @@
 """Settings: every one documented in docs/settings.md, overridable by environment and TOML file, validated."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Generated training scenes: every label renders, reproducibly, in ImageFolder layout."""
+
 from __future__ import annotations
 
 import hashlib
@@ -78,8 +79,11 @@ PINNED_SCENES = [
 ]
 
 
-@pytest.mark.parametrize(("label", "seed", "kind", "size", "digest"), PINNED_SCENES,
-                         ids=[f"{label}-{kind or 'any'}-{seed}" for label, seed, kind, _, _ in PINNED_SCENES])
+@pytest.mark.parametrize(
+    ("label", "seed", "kind", "size", "digest"),
+    PINNED_SCENES,
+    ids=[f"{label}-{kind or 'any'}-{seed}" for label, seed, kind, _, _ in PINNED_SCENES],
+)
 def test_scenes_keep_the_pixels_the_shipped_head_was_trained_on(label, seed, kind, size, digest):
     pixels = np.asarray(render_scene(label, seed, size, kind=kind))
     assert hashlib.sha256(pixels.tobytes() + str(pixels.shape).encode()).hexdigest() == digest

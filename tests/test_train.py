@@ -1,4 +1,5 @@
 """Training the head: weights and model card written, clear signals learnt, binary folders give a binary head."""
+
 from __future__ import annotations
 
 import json
@@ -114,13 +115,18 @@ def test_serving_a_fine_tuned_head_matches_training(taxonomy_run):
 
 def test_no_tune_keeps_the_backbone_frozen(taxonomy_run, tmp_path):
     root, _, _ = taxonomy_run
-    code = main([str(root), "--out", str(tmp_path / "f.pt"), "--no-tune", "--views", "1", "--cache", str(tmp_path / "c")])
+    code = main(
+        [str(root), "--out", str(tmp_path / "f.pt"), "--no-tune", "--views", "1", "--cache", str(tmp_path / "c")]
+    )
     assert code == 0
     head = Head.load(tmp_path / "f.pt")
     assert head.tail is None and head.feature_kind == FEATURE_KIND
     training = json.loads((tmp_path / "f.json").read_text())["training"]
     assert training["fine_tuned"] is None
-    assert training["command"] == f"python -m vision_models.train {root} --out {tmp_path / 'f.pt'} --no-tune --views 1 --cache {tmp_path / 'c'}"
+    assert (
+        training["command"]
+        == f"python -m vision_models.train {root} --out {tmp_path / 'f.pt'} --no-tune --views 1 --cache {tmp_path / 'c'}"
+    )
 
 
 @pytest.mark.parametrize("holdout", [-0.1, 1.0])
@@ -161,8 +167,13 @@ def test_synth_version_covers_every_part_of_the_scene_generator(monkeypatch):
 
     before = datasets.synth_version()
     real_getsource = inspect.getsource
-    monkeypatch.setattr(inspect, "getsource",
-                        lambda module: real_getsource(module) + ("# changed" if module.__name__ == "vision_models._synth.damage" else ""))
+    monkeypatch.setattr(
+        inspect,
+        "getsource",
+        lambda module: (
+            real_getsource(module) + ("# changed" if module.__name__ == "vision_models._synth.damage" else "")
+        ),
+    )
     assert datasets.synth_version() != before
 
 
@@ -173,8 +184,14 @@ def test_serving_imports_neither_the_training_parts_nor_the_scene_generator():
     from pathlib import Path
 
     code = "import json, sys\nimport vision_models.classifier, claims.photos\nprint(json.dumps(sorted(sys.modules)))"
-    result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1], capture_output=True,
-                            text=True, timeout=300, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
     loaded = json.loads(result.stdout)
     private = ("vision_models._training", "vision_models._synth")
     assert [m for m in loaded if any(m == p or m.startswith(p + ".") for p in private)] == []

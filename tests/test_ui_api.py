@@ -1,7 +1,9 @@
 """The Gradio API of the real server: every public endpoint called with gradio_client, logins, file safety."""
+
 from __future__ import annotations
 
 import itertools
+from datetime import UTC
 
 import httpx
 import pytest
@@ -67,11 +69,13 @@ def ann(url):
 
 
 def _file(customer, photos, order="DEMO-1001", description=DESCRIPTION):
-    return customer.predict(order, "demo@example.com", description, [handle_file(str(photos.fresh()))],
-                            api_name="/submit_claim")
+    return customer.predict(
+        order, "demo@example.com", description, [handle_file(str(photos.fresh()))], api_name="/submit_claim"
+    )
 
 
 # --- the customer endpoints ------------------------------------------------------------------------
+
 
 def test_submit_claim_with_a_photo_returns_reference_access_code_and_decision(customer, photos):
     result = _file(customer, photos)
@@ -112,8 +116,9 @@ def test_claim_status_with_a_wrong_access_code_is_refused_like_an_unknown_claim(
         ("DEMO-1001", "demo@example.com", DESCRIPTION, "not_a_photo", "photo"),
     ],
 )
-def test_bad_input_gets_a_clear_message_and_files_nothing(customer, service, photos, order, email, description,
-                                                          photo, message):
+def test_bad_input_gets_a_clear_message_and_files_nothing(
+    customer, service, photos, order, email, description, photo, message
+):
     before = len(service.store.claims_created_between(_epoch(), _far_future()))
     with pytest.raises(AppError, match=f"(?i){message}"):
         customer.predict(order, email, description, [handle_file(str(photos[photo]))], api_name="/submit_claim")
@@ -132,8 +137,13 @@ def test_request_human_sends_the_claim_to_a_person_at_high_priority(customer, ph
 def test_add_evidence_adds_photos_to_the_thread_and_decides_again(customer, photos):
     first = customer.predict("DEMO-1008", "demo@example.com", DESCRIPTION, [], api_name="/submit_claim")
     assert first["status"] == "needs_more_photos"
-    result = customer.predict(first["claim_id"], first["access_token"], "Here is a photo.",
-                              [handle_file(str(photos.fresh()))], api_name="/add_evidence")
+    result = customer.predict(
+        first["claim_id"],
+        first["access_token"],
+        "Here is a photo.",
+        [handle_file(str(photos.fresh()))],
+        api_name="/add_evidence",
+    )
     assert result["status"] == "auto_refund"
     added = [m for m in result["thread"] if m["text"] == "Here is a photo."]
     assert len(added) == 1 and len(added[0]["photos"]) == 1
@@ -143,9 +153,18 @@ def test_the_customer_api_lists_exactly_the_documented_endpoints(customer):
     endpoints = customer.view_api(print_info=False, return_format="dict")["named_endpoints"]
     assert set(endpoints) == {"/submit_claim", "/claim_status", "/request_human", "/add_evidence"}
     assert [p["parameter_name"] for p in endpoints["/submit_claim"]["parameters"]] == [
-        "order_id", "email", "description", "photos", "idempotency_key"]
+        "order_id",
+        "email",
+        "description",
+        "photos",
+        "idempotency_key",
+    ]
     assert [p["parameter_name"] for p in endpoints["/add_evidence"]["parameters"]] == [
-        "claim_id", "access_token", "message", "photos"]
+        "claim_id",
+        "access_token",
+        "message",
+        "photos",
+    ]
 
 
 @pytest.mark.parametrize("mount", ["/review", "/dashboard"])
@@ -155,6 +174,7 @@ def test_the_reviewer_apps_answer_without_a_trailing_slash(url, mount):
 
 
 # --- the reviewer endpoints ------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("mount", ["/review/", "/dashboard/"])
 def test_reviewer_pages_refuse_without_login(url, mount):
@@ -178,14 +198,18 @@ def test_one_login_opens_the_desk_and_the_dashboard_and_one_logout_closes_both(u
 def test_reviewer_endpoints_refuse_a_direct_call_without_login(url, endpoint):
     response = httpx.post(f"{url}/review/gradio_api/call/{endpoint}", json={"data": []})
     assert response.status_code == 401
-    join = httpx.post(f"{url}/review/gradio_api/queue/join",
-                      json={"data": [], "fn_index": 0, "session_hash": "anon", "event_data": None})
+    join = httpx.post(
+        f"{url}/review/gradio_api/queue/join",
+        json={"data": [], "fn_index": 0, "session_hash": "anon", "event_data": None},
+    )
     assert join.status_code == 401
 
 
 def test_the_reviewer_api_lists_exactly_the_documented_endpoints(ann):
     assert set(ann.view_api(print_info=False, return_format="dict")["named_endpoints"]) == {
-        "/review_queue", "/review_case", "/review_decide"
+        "/review_queue",
+        "/review_case",
+        "/review_decide",
     }
 
 
@@ -195,8 +219,12 @@ def test_the_dashboard_exposes_no_api(url):
 
 
 def test_a_reviewer_works_a_case_from_queue_to_decision(url, customer, ann, photos):
-    filed = _file(customer, photos, order="DEMO-1009",
-                  description="The mug is broken and I want to talk to a person. Refund please.")
+    filed = _file(
+        customer,
+        photos,
+        order="DEMO-1009",
+        description="The mug is broken and I want to talk to a person. Refund please.",
+    )
     assert filed["status"] == "in_review"
 
     queue = ann.predict(api_name="/review_queue")
@@ -212,8 +240,10 @@ def test_a_reviewer_works_a_case_from_queue_to_decision(url, customer, ann, phot
     bob = Client(url + "/review/", auth=BOB, verbose=False)
     with pytest.raises(AppError, match="ann is working on this case"):
         bob.predict(filed["claim_id"], api_name="/review_case")
-    assert next(i for i in bob.predict(api_name="/review_queue")
-                if i["claim_id"] == filed["claim_id"])["locked_by"] == "ann"
+    assert (
+        next(i for i in bob.predict(api_name="/review_queue") if i["claim_id"] == filed["claim_id"])["locked_by"]
+        == "ann"
+    )
 
     with pytest.raises(AppError, match="(?i)note"):
         ann.predict(filed["claim_id"], "deny", "", api_name="/review_decide")
@@ -234,12 +264,14 @@ def test_request_info_reaches_the_customer_who_answers_in_the_same_thread(custom
     assert asked["status"] == "info_requested"
     seen = customer.predict(filed["claim_id"], filed["access_token"], api_name="/claim_status")
     assert "Was the outer box damaged too?" in seen["thread"][-1]["text"]
-    answered = customer.predict(filed["claim_id"], filed["access_token"], "Yes, crushed on one side.", [],
-                                api_name="/add_evidence")
+    answered = customer.predict(
+        filed["claim_id"], filed["access_token"], "Yes, crushed on one side.", [], api_name="/add_evidence"
+    )
     assert answered["status"] == "in_review"
 
 
 # --- files: nobody reads the photo store through Gradio ---------------------------------------------
+
 
 def test_a_client_cannot_name_a_server_file_as_its_upload(url, service, customer, photos):
     filed = _file(customer, photos)
@@ -268,8 +300,15 @@ def test_an_upload_is_never_served_back_by_path(url, photos):
             for route in ("file=", "file/"):
                 response = http.get(f"{url}{prefix}/gradio_api/{route}{uploaded}")
                 assert response.status_code == 404 and photo.read_bytes() not in response.content
-        reply = raw_submit(http, url, uploaded, order="DEMO-1003", email="demo@example.com", description=DESCRIPTION,
-                           orig_name=photo.name)
+        reply = raw_submit(
+            http,
+            url,
+            uploaded,
+            order="DEMO-1003",
+            email="demo@example.com",
+            description=DESCRIPTION,
+            orig_name=photo.name,
+        )
         assert "event: complete" in reply
         assert http.get(f"{url}/gradio_api/file={uploaded}").status_code == 404
 
@@ -279,24 +318,36 @@ def test_two_customers_uploading_the_same_file_both_file_their_claims(url, photo
     replies = []
     for order in ("DEMO-1004", "DEMO-1006"):
         with httpx.Client() as http:
-            replies.append(raw_submit(http, url, upload(http, url, photo), order=order, email="demo@example.com",
-                                      description=DESCRIPTION, orig_name=photo.name))
+            replies.append(
+                raw_submit(
+                    http,
+                    url,
+                    upload(http, url, photo),
+                    order=order,
+                    email="demo@example.com",
+                    description=DESCRIPTION,
+                    orig_name=photo.name,
+                )
+            )
     assert all("event: complete" in r for r in replies), replies
 
 
 def test_the_form_files_one_claim_however_often_it_is_sent(service, photos):
     h = CustomerHandlers(service)
     photo = str(photos.fresh())
-    first = h.submit_claim("DEMO-1005", "demo@example.com", DESCRIPTION, [photo], "form-key-1",
-                           progress=lambda *a, **k: None)
+    first = h.submit_claim(
+        "DEMO-1005", "demo@example.com", DESCRIPTION, [photo], "form-key-1", progress=lambda *a, **k: None
+    )
     count = len(service.store.claims_created_between(_epoch(), _far_future()))
-    again = h.submit_claim("DEMO-1005", "demo@example.com", DESCRIPTION, [photo], "form-key-1",
-                           progress=lambda *a, **k: None)
+    again = h.submit_claim(
+        "DEMO-1005", "demo@example.com", DESCRIPTION, [photo], "form-key-1", progress=lambda *a, **k: None
+    )
     assert again["claim_id"] == first["claim_id"] and again["access_token"] == first["access_token"]
     assert len(service.store.claims_created_between(_epoch(), _far_future())) == count
 
 
 # --- handlers, called directly -----------------------------------------------------------------------
+
 
 def test_talk_to_a_person_before_any_claim_explains_what_a_person_needs(service):
     card, session, *_ = CustomerHandlers(service).talk_to_person({}, "", "", "", None, "", "", "")
@@ -307,7 +358,8 @@ def test_talk_to_a_person_before_any_claim_explains_what_a_person_needs(service)
 def test_talk_to_a_person_files_what_the_form_holds_and_escalates_it(service, photos):
     h = CustomerHandlers(service)
     card, session, claim_id, token, _status, thread = h.talk_to_person(
-        {}, "DEMO-1002", "demo@example.com", "", [str(photos.fresh())], "", "", "")
+        {}, "DEMO-1002", "demo@example.com", "", [str(photos.fresh())], "", "", ""
+    )
     status = service.claim_status(claim_id, token)
     assert session == {"claim_id": claim_id, "access_token": token}
     assert (status["status"], status["priority"]) == ("in_review", "high")
@@ -328,8 +380,9 @@ def test_pressing_talk_to_a_person_twice_asks_once(service, photos):
 
 def test_the_customer_thread_shows_photos_as_data_uris_never_as_paths(service, photos):
     h = CustomerHandlers(service)
-    result = h.submit_claim("DEMO-1001", "demo@example.com", DESCRIPTION, [str(photos.fresh())],
-                            progress=lambda *a, **k: None)
+    result = h.submit_claim(
+        "DEMO-1001", "demo@example.com", DESCRIPTION, [str(photos.fresh())], progress=lambda *a, **k: None
+    )
     card, session, _id, _token, _status, thread, *_buttons = h.show_submission(result)
     assert thread.count("data:image/jpeg;base64,") == 1
     assert str(service.photos.root) not in thread and "file=" not in thread
@@ -344,8 +397,13 @@ def test_previews_flag_a_file_that_is_not_a_photo(service, photos):
 
 def test_customer_text_is_escaped_in_the_page(service, photos):
     h = CustomerHandlers(service)
-    result = h.submit_claim("DEMO-1001", "demo@example.com", "<img src=x onerror=alert(1)> broken, refund",
-                            [str(photos.fresh())], progress=lambda *a, **k: None)
+    result = h.submit_claim(
+        "DEMO-1001",
+        "demo@example.com",
+        "<img src=x onerror=alert(1)> broken, refund",
+        [str(photos.fresh())],
+        progress=lambda *a, **k: None,
+    )
     thread = h.show_submission(result)[5]
     assert "<img src=x" not in thread and "&lt;img src=x" in thread
 
@@ -384,15 +442,15 @@ def test_the_dashboard_counts_automation_and_draws_every_plot(service):
 
 
 def _epoch():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime(2000, 1, 1, tzinfo=timezone.utc)
+    return datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def _far_future():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime(2100, 1, 1, tzinfo=timezone.utc)
+    return datetime(2100, 1, 1, tzinfo=UTC)
 
 
 def test_a_reviewer_label_correction_is_kept_as_a_training_example(service, photos):
@@ -417,29 +475,57 @@ def test_serve_prints_the_generated_reviewer_password_once_and_runs_the_app(tmp_
     err = capsys.readouterr().err
     assert "Created reviewer account 'reviewer' with password: " in err
     password = err.split("password: ")[1].split()[0]
-    (app, kwargs), = served
+    ((app, kwargs),) = served
     assert kwargs["port"] == 8123 and app.title == "claimbot"
     ui.app.serve(Settings(data_dir=tmp_path, reviewers=""), "127.0.0.1", 8123)
     assert "password" not in capsys.readouterr().err  # shown once only
     from claims.service import ClaimService
 
-    with ClaimService.open(tmp_path / "claims.db", demo=True, settings=Settings(data_dir=tmp_path, reviewers="")) as svc:
+    with ClaimService.open(
+        tmp_path / "claims.db", demo=True, settings=Settings(data_dir=tmp_path, reviewers="")
+    ) as svc:
         assert svc.authenticate("reviewer", password)
 
 
 def test_dashboard_summary_counts_people_photos_and_reasons_separately():
-    data = {"claims": [
-        {"status": "auto_refund", "automated": True, "created_at": "2026-01-01T10:00:00+00:00",
-         "decided_at": "2026-01-01T10:00:01+00:00", "reasons": ["intent_refund"]},
-        {"status": "approved_refund", "automated": False, "created_at": "2026-01-01T10:00:00+00:00",
-         "decided_at": "2026-01-01T12:00:00+00:00", "reasons": ["low_confidence", "intent_refund"],
-         "sla_due_at": "2026-01-02T10:00:00+00:00", "sla_breached": False},
-        {"status": "in_review", "automated": False, "created_at": "2026-01-01T10:00:00+00:00", "decided_at": None,
-         "reasons": ["human_requested", "low_confidence"], "sla_due_at": "2026-01-01T11:00:00+00:00",
-         "sla_breached": True},
-        {"status": "needs_more_photos", "automated": False, "created_at": "2026-01-01T10:00:00+00:00",
-         "decided_at": None, "reasons": ["no_photos"]},
-    ], "photo_confidences": [], "workflows": []}
+    data = {
+        "claims": [
+            {
+                "status": "auto_refund",
+                "automated": True,
+                "created_at": "2026-01-01T10:00:00+00:00",
+                "decided_at": "2026-01-01T10:00:01+00:00",
+                "reasons": ["intent_refund"],
+            },
+            {
+                "status": "approved_refund",
+                "automated": False,
+                "created_at": "2026-01-01T10:00:00+00:00",
+                "decided_at": "2026-01-01T12:00:00+00:00",
+                "reasons": ["low_confidence", "intent_refund"],
+                "sla_due_at": "2026-01-02T10:00:00+00:00",
+                "sla_breached": False,
+            },
+            {
+                "status": "in_review",
+                "automated": False,
+                "created_at": "2026-01-01T10:00:00+00:00",
+                "decided_at": None,
+                "reasons": ["human_requested", "low_confidence"],
+                "sla_due_at": "2026-01-01T11:00:00+00:00",
+                "sla_breached": True,
+            },
+            {
+                "status": "needs_more_photos",
+                "automated": False,
+                "created_at": "2026-01-01T10:00:00+00:00",
+                "decided_at": None,
+                "reasons": ["no_photos"],
+            },
+        ],
+        "photo_confidences": [],
+        "workflows": [],
+    }
     summary = summarize(data)
     assert (summary["claims"], summary["automated"], summary["escalated"]) == (4, 1, 2)
     assert summary["waiting_for_photos"] == 1 and summary["open"] == 2 and summary["sla_breaches"] == 1

@@ -6,6 +6,7 @@ saved as a screenshot (under docs/ for the README when run as `make screenshots`
 its weights are present (a double otherwise) and the project's demo photos. The flow does not depend on
 what the models decide: "Talk to a person" sends any claim to the desk.
 """
+
 from __future__ import annotations
 
 import os
@@ -27,18 +28,29 @@ from tests._ui_support import (
 from ui.app import build_app
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 # Screenshots refresh docs/ only when asked (`make screenshots`), so a plain `make test` leaves the tree clean.
-DOCS = (REPO / os.environ["CLAIMBOT_SCREENSHOTS"] if os.environ.get("CLAIMBOT_SCREENSHOTS")
-        else Path(tempfile.mkdtemp(prefix="claimbot-screenshots-")))
+DOCS = (
+    REPO / os.environ["CLAIMBOT_SCREENSHOTS"]
+    if os.environ.get("CLAIMBOT_SCREENSHOTS")
+    else Path(tempfile.mkdtemp(prefix="claimbot-screenshots-"))
+)
 TIMEOUT_MS = 60_000
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium "
-                       "(`make test` installs it when run as root)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="Debian's chromium is not installed at /usr/bin/chromium (`make test` installs it when run as root)",
+    ),
 ]
 
 
@@ -61,16 +73,25 @@ def _shot(page, name: str, element: str | None = None) -> None:
 
 # Earlier claims, so the queue and the dashboard have something to show (order, words, demo photo).
 EARLIER_CLAIMS = (
-    ("DEMO-1007", "The wrapping was torn open and the cookbook cover is scuffed. A replacement would be lovely.",
-     ("torn_packaging", 0)),
+    (
+        "DEMO-1007",
+        "The wrapping was torn open and the cookbook cover is scuffed. A replacement would be lovely.",
+        ("torn_packaging", 0),
+    ),
     ("DEMO-1005", "Two of the cups arrived broken. Could you replace them?", ("broken", 0)),
-    ("DEMO-1008", "The lamp box was soaking wet and the shade has a water stain. I'd like a refund.",
-     ("water_damage", 0)),
+    (
+        "DEMO-1008",
+        "The lamp box was soaking wet and the shade has a water stain. I'd like a refund.",
+        ("water_damage", 0),
+    ),
     ("DEMO-1003", "The phone screen is cracked straight out of the box. Replacement please.", ("broken", 4)),
     ("DEMO-1004", "There is a stain on the blanket.", ("surface_damage", 0)),
     ("DEMO-1009", "The kettle arrived dented.", None),
-    ("DEMO-1002", "This is the second vase that arrives smashed. I am furious, I want to speak to a manager!",
-     ("broken", 5)),
+    (
+        "DEMO-1002",
+        "This is the second vase that arrives smashed. I am furious, I want to speak to a manager!",
+        ("broken", 5),
+    ),
 )
 
 
@@ -79,16 +100,15 @@ def server(tmp_path_factory):
     data = tmp_path_factory.mktemp("data")
     photos = tmp_path_factory.mktemp("photos")
     # Every demo order shares one email; lift the velocity check so the seeded history is not all "fraud".
-    service = open_service(data, vision=None if real_vision_available() else FakeVision(), text=None,
-                           velocity_max_claims=100)
+    service = open_service(
+        data, vision=None if real_vision_available() else FakeVision(), text=None, velocity_max_claims=100
+    )
     service.start_dispatcher(poll_seconds=0.2)  # workflows run to the local ledger, for the dashboard
     for order, description, photo in EARLIER_CLAIMS:
-        service.submit_claim(order, "demo@example.com", description,
-                             [sample_photo(*photo, photos)] if photo else [])
+        service.submit_claim(order, "demo@example.com", description, [sample_photo(*photo, photos)] if photo else [])
     # One earlier case in the queue whose photo is reused by a later claim, so the desk shows a fraud signal.
     reused = sample_photo("broken", 3, photos)
-    service.submit_claim("DEMO-1006", "demo@example.com", "The headphones arrived broken, refund please.",
-                         [reused])
+    service.submit_claim("DEMO-1006", "demo@example.com", "The headphones arrived broken, refund please.", [reused])
     service.submit_claim("DEMO-1010", "demo@example.com", "The table top is broken. Refund please.", [reused])
     try:
         with running_server(build_app(service)) as url:
@@ -212,8 +232,9 @@ def _open_case(desk, claim_id: str) -> None:
 
 def test_the_claim_form_fits_a_phone_screen(server, browser):
     url, _service, _folder = server
-    phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=1, is_mobile=True,
-                             has_touch=True)
+    phone = browser.new_page(
+        viewport={"width": 390, "height": 844}, device_scale_factor=1, is_mobile=True, has_touch=True
+    )
     phone.set_default_timeout(TIMEOUT_MS)
     phone.goto(url + "/")
     phone.locator("#submit-claim").wait_for()

@@ -1,4 +1,5 @@
 """Refund and replacement state machines: started by decisions, one event per transition, stock taken once."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -20,8 +21,11 @@ REPLACEMENT_PATH = ["created", "approved", "reserved", "shipped", "completed"]
 @pytest.fixture
 def svc(tmp_path):
     service = ClaimService.open(
-        tmp_path / "claims.db", demo=True, settings=Settings(reviewers="ana:correct-horse"),
-        vision=BrokenEverywhere(), text=ReadsIntent(),
+        tmp_path / "claims.db",
+        demo=True,
+        settings=Settings(reviewers="ana:correct-horse"),
+        vision=BrokenEverywhere(),
+        text=ReadsIntent(),
     )
     yield service
     service.close()
@@ -43,7 +47,8 @@ def workflows_of(svc, claim_id):
 def transitions(svc, claim_id, workflow_id):
     """(from, to) of every transition event of one workflow, in order."""
     return [
-        (e["detail"]["from"], e["detail"]["to"]) for e in svc.store.events(claim_id)
+        (e["detail"]["from"], e["detail"]["to"])
+        for e in svc.store.events(claim_id)
         if e["detail"].get("workflow_id") == workflow_id and "to" in e["detail"]
     ]
 
@@ -61,8 +66,13 @@ def test_an_automatic_refund_is_issued_and_its_message_waits_in_the_outbox(svc):
     assert message["idempotency_key"] == f"{claim['claim_id']}:refund:issue"
     assert message["state"] == "pending" and message["workflow_id"] == workflow["id"]
     assert message["payload"] == {
-        "type": "refund.issue", "idempotency_key": message["idempotency_key"], "claim_id": claim["claim_id"],
-        "workflow_id": workflow["id"], "order_id": "DEMO-1001", "amount": 24.9, "currency": "EUR",
+        "type": "refund.issue",
+        "idempotency_key": message["idempotency_key"],
+        "claim_id": claim["claim_id"],
+        "workflow_id": workflow["id"],
+        "order_id": "DEMO-1001",
+        "amount": 24.9,
+        "currency": "EUR",
         "created_at": message["payload"]["created_at"],
     }
 
@@ -155,7 +165,9 @@ def test_out_of_stock_replacement_falls_back_to_refund_and_tells_the_customer(sv
     [event] = svc.store.events(claim["claim_id"], kind="fallback_to_refund")
     assert event["reasons"] == ["out_of_stock"] and event["status"] == "approved_refund"
     assert transitions(svc, claim["claim_id"], replacement["id"]) == [
-        (None, "created"), ("created", "approved"), ("approved", "failed"),
+        (None, "created"),
+        ("created", "approved"),
+        ("approved", "failed"),
     ]
 
 
@@ -171,7 +183,8 @@ def test_the_last_unit_goes_to_the_first_replacement_and_the_next_falls_back(svc
     assert result["resolution"] == "refund"
     assert [w["state"] for w in workflows_of(svc, first["claim_id"])] == ["shipped"]
     assert [(w["kind"], w["state"]) for w in workflows_of(svc, second["claim_id"])] == [
-        ("replacement", "failed"), ("refund", "issued"),
+        ("replacement", "failed"),
+        ("refund", "issued"),
     ]
 
 
@@ -216,18 +229,30 @@ def test_a_replacement_for_an_unknown_order_is_refused(svc):
     assert svc.store.get_claim(claim["claim_id"]).status == "in_review"
 
 
-@pytest.mark.parametrize(("kind", "state", "to_state"), [
-    ("refund", "issued", "shipped"),
-    ("refund", "created", "issued"),
-    ("replacement", "approved", "shipped"),
-    ("replacement", "completed", "failed"),
-    ("refund", "failed", "completed"),
-])
+@pytest.mark.parametrize(
+    ("kind", "state", "to_state"),
+    [
+        ("refund", "issued", "shipped"),
+        ("refund", "created", "issued"),
+        ("replacement", "approved", "shipped"),
+        ("replacement", "completed", "failed"),
+        ("refund", "failed", "completed"),
+    ],
+)
 def test_a_transition_outside_the_state_machine_is_refused(svc, kind, state, to_state):
     claim = submit(svc, "SHOP-404", "It arrived broken.")
     with svc.store.transaction() as tx:
-        workflow = tx.get_workflow(tx.create_workflow(claim["claim_id"], kind, state=state, now=utcnow(),
-                                                      order_id="SHOP-404", amount=None, authorised_by="reviewer:ana"))
+        workflow = tx.get_workflow(
+            tx.create_workflow(
+                claim["claim_id"],
+                kind,
+                state=state,
+                now=utcnow(),
+                order_id="SHOP-404",
+                amount=None,
+                authorised_by="reviewer:ana",
+            )
+        )
     with pytest.raises(workflows.TransitionError), svc.store.transaction() as tx:
         workflows.transition(tx, workflow, to_state)
     assert svc.store.get_workflow(workflow["id"])["state"] == state

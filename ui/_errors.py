@@ -1,4 +1,5 @@
 """One way to show the service's specific errors: as a message on the page (and an error for API clients)."""
+
 from __future__ import annotations
 
 import functools

@@ -7,6 +7,7 @@ the functions below, and then calls `self_check(app)`: each assumption is tested
 and what no longer holds. An upgrade that moves an internal then stops the server at startup (and every test
 that builds the app) instead of quietly reopening the hole the workaround closed.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -46,6 +47,7 @@ def _broken(what: str) -> RuntimeError:
 
 # ---- mounted apps -------------------------------------------------------------------------------------------
 
+
 def mounted_app(app: fastapi.FastAPI, path: str):
     """The Gradio app `gr.mount_gradio_app` mounted at `path`.
 
@@ -61,8 +63,11 @@ def mounted_app(app: fastapi.FastAPI, path: str):
 
 def mounted_apps(app: fastapi.FastAPI) -> dict[str, gr.routes.App]:
     """Every Gradio app mounted on `app`, by mount path ("" for the root)."""
-    return {route.path: route.app for route in app.routes
-            if isinstance(route, Mount) and isinstance(route.app, gr.routes.App)}
+    return {
+        route.path: route.app
+        for route in app.routes
+        if isinstance(route, Mount) and isinstance(route.app, gr.routes.App)
+    }
 
 
 # ---- one login for two mounted apps -------------------------------------------------------------------------
@@ -110,8 +115,10 @@ def check_shared_login(source, target, *, where: str = "") -> None:
             cookies = dict(on_source.cookies)
             on_target.cookies.update(cookies)
             if _user(on_target) != user:
-                raise _broken(f"{where}: a session signed in on one mounted app is not valid on the other "
-                              "(sharing `tokens` and `cookie_id` no longer shares the login)")
+                raise _broken(
+                    f"{where}: a session signed in on one mounted app is not valid on the other "
+                    "(sharing `tokens` and `cookie_id` no longer shares the login)"
+                )
             with _client(target) as stranger:
                 if _user(stranger) is not None or _login_status(stranger) != 401:
                     raise _broken(f"{where}: the app sharing the login lets a request without a session in")
@@ -144,6 +151,7 @@ def _login_status(client: TestClient) -> int:
 
 # ---- uploads confined to the upload folder -------------------------------------------------------------------
 
+
 def mark_launched(blocks: gr.Blocks) -> None:
     """Make Gradio check that a file a client sends as an upload really is one of its uploads.
 
@@ -163,20 +171,26 @@ def check_upload_confinement(blocks: gr.Blocks, *, where: str = "") -> None:
     (Call it before the app serves: the switch is off for the duration of one probe.)"""
     where = where or "a mounted app"
     if getattr(blocks, "has_launched", None) is not True:
-        raise _broken(f"{where}: its Blocks is not marked launched (has_launched is "
-                      f"{getattr(blocks, 'has_launched', 'missing')!r})")
+        raise _broken(
+            f"{where}: its Blocks is not marked launched (has_launched is "
+            f"{getattr(blocks, 'has_launched', 'missing')!r})"
+        )
     if not _upload_refused(blocks):
-        raise _broken(f"{where}: with has_launched set, Gradio accepts a file the client did not upload "
-                      f"({_PROBE_FILE}) as an upload, so has_launched no longer switches its upload check on")
+        raise _broken(
+            f"{where}: with has_launched set, Gradio accepts a file the client did not upload "
+            f"({_PROBE_FILE}) as an upload, so has_launched no longer switches its upload check on"
+        )
     blocks.has_launched = False
     try:
         refused_unmarked = _upload_refused(blocks)
     finally:
         blocks.has_launched = True
     if refused_unmarked:
-        raise _broken(f"{where}: a Blocks that has not launched already refuses files the client did not "
-                      "upload, so Gradio no longer gates that check on has_launched; mark_launched is likely "
-                      "obsolete (remove it and this check)")
+        raise _broken(
+            f"{where}: a Blocks that has not launched already refuses files the client did not "
+            "upload, so Gradio no longer gates that check on has_launched; mark_launched is likely "
+            "obsolete (remove it and this check)"
+        )
 
 
 def _upload_refused(blocks: gr.Blocks) -> bool:
@@ -216,6 +230,7 @@ def _upload_refused(blocks: gr.Blocks) -> bool:
 
 # ---- no file route -------------------------------------------------------------------------------------------
 
+
 def close_file_routes(app: fastapi.FastAPI) -> None:
     """Answer 404 on every path FILE_ROUTE matches, before Gradio sees the request.
 
@@ -239,14 +254,18 @@ def check_file_routes(gradio_app, *, where: str = "") -> None:
         try:
             path = gradio_app.url_path_for(name, **params)
         except NoMatchFound:
-            raise _broken(f"{where} has no route named {name!r} (with parameters {sorted(params)}), so the "
-                          "file routes FILE_ROUTE closes may have been renamed or moved") from None
+            raise _broken(
+                f"{where} has no route named {name!r} (with parameters {sorted(params)}), so the "
+                "file routes FILE_ROUTE closes may have been renamed or moved"
+            ) from None
         if not FILE_ROUTE.search(str(path)):
-            raise _broken(f"Gradio's {name!r} route now lives at {path}, which FILE_ROUTE "
-                          f"({FILE_ROUTE.pattern}) does not close")
+            raise _broken(
+                f"Gradio's {name!r} route now lives at {path}, which FILE_ROUTE ({FILE_ROUTE.pattern}) does not close"
+            )
 
 
 # ---- everything at once --------------------------------------------------------------------------------------
+
 
 def self_check(app: fastapi.FastAPI, *, shared_login: tuple[str, str] | None = None) -> None:
     """Check every workaround above on the built `app`; raise RuntimeError on the first that no longer holds.
@@ -264,5 +283,6 @@ def self_check(app: fastapi.FastAPI, *, shared_login: tuple[str, str] | None = N
         check_upload_confinement(gradio_app.get_blocks(), where=where)
     if shared_login is not None:
         source, target = shared_login
-        check_shared_login(mounted_app(app, source), mounted_app(app, target),
-                           where=f"login shared from {source!r} to {target!r}")
+        check_shared_login(
+            mounted_app(app, source), mounted_app(app, target), where=f"login shared from {source!r} to {target!r}"
+        )

@@ -4,13 +4,14 @@ Photos are shown as small JPEG data URIs made per request, never as file paths: 
 output is copied into Gradio's cache, which any visitor of the public app can fetch by path. A data URI
 lives only in the response of the person who asked for it.
 """
+
 from __future__ import annotations
 
 import base64
 import html
 import io
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from PIL import Image, ImageOps
@@ -41,11 +42,13 @@ def _register_heif() -> None:
         _HEIF_REGISTERED = True
 
 
-def thumbnail_data_uri(source: str | Path | bytes, max_side: int = 240, max_pixels: int = PREVIEW_MAX_PIXELS) -> str | None:
+def thumbnail_data_uri(
+    source: str | Path | bytes, max_side: int = 240, max_pixels: int = PREVIEW_MAX_PIXELS
+) -> str | None:
     """A small JPEG of `source` as a `data:` URI, or None when it is not a readable image."""
     _register_heif()
     try:
-        stream = io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")
+        stream = io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")  # noqa: SIM115 (closed below)
         with stream, Image.open(stream) as img:
             if img.width * img.height > max_pixels:
                 return None
@@ -69,12 +72,12 @@ def parse_time(value: str | datetime | None) -> datetime | None:
             dt = datetime.fromisoformat(str(value))
         except ValueError:
             return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 def fmt_time(value: str | datetime | None) -> str:
     dt = parse_time(value)
-    return dt.astimezone(timezone.utc).strftime("%d %b %Y, %H:%M UTC") if dt else ""
+    return dt.astimezone(UTC).strftime("%d %b %Y, %H:%M UTC") if dt else ""
 
 
 def fmt_duration(seconds: float | None) -> str:
@@ -121,39 +124,47 @@ def priority_badge(priority: str | None) -> str:
 # Customer-facing words for each status: a headline, a tone, and what happens next.
 STATUS_COPY: dict[str, tuple[str, str, str]] = {
     "auto_refund": (
-        "Your refund is on its way", "good",
+        "Your refund is on its way",
+        "good",
         "The refund goes back to the payment method you used, usually within 3 to 5 business days. "
         "You do not need to send the item back.",
     ),
     "auto_replacement": (
-        "A replacement is on its way", "good",
+        "A replacement is on its way",
+        "good",
         "We are shipping a new one; you will get a tracking email when it leaves the warehouse. "
         "You do not need to send the damaged item back.",
     ),
     "approved_refund": (
-        "Your refund was approved", "good",
+        "Your refund was approved",
+        "good",
         "The refund goes back to the payment method you used, usually within 3 to 5 business days.",
     ),
     "approved_replacement": (
-        "Your replacement was approved", "good",
+        "Your replacement was approved",
+        "good",
         "We are shipping a new one; you will get a tracking email when it leaves the warehouse.",
     ),
     "needs_more_photos": (
-        "We need a clearer photo", "ask",
+        "We need a clearer photo",
+        "ask",
         "Open “Track my claim”, add one or two well-lit photos of the damage and press Send. "
         "Your claim is decided again straight away; nothing you already told us is lost.",
     ),
     "info_requested": (
-        "We need a little more information", "ask",
+        "We need a little more information",
+        "ask",
         "Open “Track my claim”, answer the question in the conversation and press Send.",
     ),
     "in_review": (
-        "A person is looking at your claim", "wait",
+        "A person is looking at your claim",
+        "wait",
         "A member of our team has everything you sent and will reply in this conversation. "
         "Keep your reference and access code to check back.",
     ),
     "denied": (
-        "We could not approve this claim", "bad",
+        "We could not approve this claim",
+        "bad",
         "The conversation explains why. If something is missing, reply there or press “Talk to a person”.",
     ),
 }
@@ -171,15 +182,17 @@ def status_pill(status: str) -> str:
 _ACTOR_NAMES = {"customer": "You", "bot": "Claimbot", "system": "Claimbot", "reviewer": "Customer care team"}
 # Thread entry kinds worth a word next to the sender; the rest speak for themselves.
 _KIND_LABELS = {
-    "human_requested": "asked for a person", "more_evidence": "added to the claim", "request_info": "question",
-    "approve_refund": "approved a refund", "approve_replacement": "approved a replacement", "deny": "declined",
+    "human_requested": "asked for a person",
+    "more_evidence": "added to the claim",
+    "request_info": "question",
+    "approve_refund": "approved a refund",
+    "approve_replacement": "approved a replacement",
+    "deny": "declined",
 }
 
 
 def thread_html(
-    thread: list[dict],
-    photo_uri: Callable[[str], str | None] | None = None,
-    viewer: str = "customer",
+    thread: list[dict], photo_uri: Callable[[str], str | None] | None = None, viewer: str = "customer"
 ) -> str:
     """The conversation as chat bubbles. `viewer` decides whose messages sit on the right."""
     if not thread:

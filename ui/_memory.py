@@ -5,6 +5,7 @@ threshold as large blocks are freed, so decoded photos (several MB each) end up 
 shrink. Two arenas and a fixed 1 MB mmap threshold return photo buffers to the system as soon as they are
 freed. The same effect as MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=1048576, applied from inside the process.
 """
+
 from __future__ import annotations
 
 import ctypes

@@ -1,4 +1,5 @@
 """One look for the three apps. Gradio 6 takes theme and CSS at mount time, not in the Blocks constructor."""
+
 from __future__ import annotations
 
 import gradio as gr

@@ -3,6 +3,7 @@
 `claimbot serve` calls `serve(settings, host, port)`; tests and integrators call `build_app(service)` and run
 the result under any ASGI server.
 """
+
 from __future__ import annotations
 
 import sys
@@ -72,15 +73,18 @@ def build_app(service) -> fastapi.FastAPI:
 
     login = ReviewerLogin(service)
     common = dict(
-        theme=theme(), css=CSS, blocked_paths=private_dirs(service), allowed_paths=[],
-        max_file_size=settings.max_photo_bytes, run_history=False, ssr_mode=False,
+        theme=theme(),
+        css=CSS,
+        blocked_paths=private_dirs(service),
+        allowed_paths=[],
+        max_file_size=settings.max_photo_bytes,
+        run_history=False,
+        ssr_mode=False,
     )
     customer, review, dashboard = build_customer_app(service), build_review_app(service), build_dashboard_app(service)
     # Starlette matches mounts in order, so "/" (which matches everything) comes last.
-    gr.mount_gradio_app(app, review, "/review", auth=login, auth_message=LOGIN_MESSAGE,
-                        footer_links=["api"], **common)
-    gr.mount_gradio_app(app, dashboard, "/dashboard", auth=login, auth_message=LOGIN_MESSAGE, footer_links=[],
-                        **common)
+    gr.mount_gradio_app(app, review, "/review", auth=login, auth_message=LOGIN_MESSAGE, footer_links=["api"], **common)
+    gr.mount_gradio_app(app, dashboard, "/dashboard", auth=login, auth_message=LOGIN_MESSAGE, footer_links=[], **common)
     gr.mount_gradio_app(app, customer, "/", footer_links=["api"], **common)
 
     # One login for the desk and the dashboard.
@@ -114,8 +118,11 @@ def serve(settings: Settings, host: str, port: int) -> None:
     try:
         if service.generated_reviewer:  # started without the CLI, which otherwise announces it
             print(accounts.announcement(*service.generated_reviewer), file=sys.stderr, flush=True)
-        print(f"Customers: http://{host}:{port}/   Reviewers: http://{host}:{port}/review/   "
-              f"Dashboard: http://{host}:{port}/dashboard/", flush=True)
+        print(
+            f"Customers: http://{host}:{port}/   Reviewers: http://{host}:{port}/review/   "
+            f"Dashboard: http://{host}:{port}/dashboard/",
+            flush=True,
+        )
         service.start_dispatcher()
         # Load the models while the server starts, so the first customer does not wait for them.
         threading.Thread(target=warm_up, args=(service,), name="claimbot-warm-up", daemon=True).start()

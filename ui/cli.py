@@ -9,6 +9,7 @@ commands start fast.
 Long: one flat list of thin commands of a few lines each; kept in one module so that it is the one place
 that shows everything `claimbot` can do.
 """
+
 from __future__ import annotations
 
 import json
@@ -74,7 +75,10 @@ def _open_store(settings, *, must_exist: bool = False):
 
 
 data_option = click.option(
-    "--data", "data", type=click.Path(file_okay=False), default=None,
+    "--data",
+    "data",
+    type=click.Path(file_okay=False),
+    default=None,
     help="Folder holding claims.db and the photo store (default: settings data_dir, ./data).",
 )
 
@@ -92,10 +96,17 @@ def main() -> None:
 @click.option("--host", default=None, help="Interface to listen on (default: $GRADIO_SERVER_NAME or 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default: $GRADIO_SERVER_PORT or 7860).")
 @data_option
-@click.option("--vision-weights", type=click.Path(dir_okay=False), default=None,
-              help="Head weights written by `claimbot vision train` (default: the shipped ones).")
-@click.option("--demo", is_flag=True,
-              help="Add the demo orders DEMO-1001 ... DEMO-1010 (public test data: never on a real deployment).")
+@click.option(
+    "--vision-weights",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Head weights written by `claimbot vision train` (default: the shipped ones).",
+)
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Add the demo orders DEMO-1001 ... DEMO-1010 (public test data: never on a real deployment).",
+)
 def serve(host: str | None, port: int | None, data: str | None, vision_weights: str | None, demo: bool) -> None:
     """Start the customer app (/), the review tab (/review) and the dashboard."""
     from claims import accounts, demo_orders
@@ -207,8 +218,13 @@ def export_labels(folder: str, data: str | None) -> None:
 @data_option
 @click.option("--drain", is_flag=True, help="Deliver until nothing is pending, then exit.")
 @click.option("--requeue-dead", is_flag=True, help="First give dead messages a fresh set of attempts.")
-@click.option("--poll", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
-              help="Seconds between looks at the outbox.")
+@click.option(
+    "--poll",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Seconds between looks at the outbox.",
+)
 def outbox(data: str | None, drain: bool, requeue_dead: bool, poll: float) -> None:
     """Deliver the outbox's messages (webhook, or the ledger table) without a server; until Ctrl-C unless --drain."""
     from claims.outbox import OutboxDispatcher
@@ -226,8 +242,10 @@ def outbox(data: str | None, drain: bool, requeue_dead: bool, poll: float) -> No
         if drain:
             dispatcher.drain()
             dead = len(store.outbox_rows(state="dead"))
-            click.echo(f"Nothing pending in {_db_path(settings)}" + (
-                f"; {dead} dead messages (retry them with `claimbot outbox --requeue-dead`)" if dead else ""))
+            click.echo(
+                f"Nothing pending in {_db_path(settings)}"
+                + (f"; {dead} dead messages (retry them with `claimbot outbox --requeue-dead`)" if dead else "")
+            )
             return
         stopped = threading.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -242,8 +260,13 @@ def outbox(data: str | None, drain: bool, requeue_dead: bool, poll: float) -> No
 @main.command("webhook-receiver")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8081, show_default=True, help="Port.")
-@click.option("--secret", required=True, envvar="CLAIMBOT_WEBHOOK_SECRET", show_envvar=True,
-              help="The same value as claimbot's webhook_secret.")
+@click.option(
+    "--secret",
+    required=True,
+    envvar="CLAIMBOT_WEBHOOK_SECRET",
+    show_envvar=True,
+    help="The same value as claimbot's webhook_secret.",
+)
 def webhook_receiver(host: str, port: int, secret: str) -> None:
     """Run the example webhook receiver (claims.webhook_receiver): print each verified message once per key."""
     from claims.webhook_receiver import WebhookReceiver, make_server
@@ -272,24 +295,61 @@ def vision() -> None:
 
 @vision.command("train", cls=_RecordsArgs)
 @click.argument("image_dir", required=False, type=click.Path(file_okay=False))
-@click.option("--out", required=True, type=click.Path(dir_okay=False),
-              help="Where to write the head weights (.pt; the model card goes beside it as .json).")
-@click.option("--synthetic", type=click.IntRange(min=0), default=0, is_flag=False, flag_value=DEFAULT_SYNTHETIC,
-              metavar="[N]", help=f"Also train on N generated scenes ({DEFAULT_SYNTHETIC} when N is left out).")
-@click.option("--views", type=click.IntRange(min=1), default=4, show_default=True,
-              help="Augmented views per photo (the first is the photo itself).")
-@click.option("--holdout", type=float, default=0.2, show_default=True,
-              help="Fraction of photos held out for the metrics, in [0, 1).")
-@click.option("--tune/--no-tune", default=None,
-              help="Also fine-tune the backbone's last two blocks (default: on for an image folder alone, off "
-                   "with --synthetic).")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Where to write the head weights (.pt; the model card goes beside it as .json).",
+)
+@click.option(
+    "--synthetic",
+    type=click.IntRange(min=0),
+    default=0,
+    is_flag=False,
+    flag_value=DEFAULT_SYNTHETIC,
+    metavar="[N]",
+    help=f"Also train on N generated scenes ({DEFAULT_SYNTHETIC} when N is left out).",
+)
+@click.option(
+    "--views",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="Augmented views per photo (the first is the photo itself).",
+)
+@click.option(
+    "--holdout",
+    type=float,
+    default=0.2,
+    show_default=True,
+    help="Fraction of photos held out for the metrics, in [0, 1).",
+)
+@click.option(
+    "--tune/--no-tune",
+    default=None,
+    help="Also fine-tune the backbone's last two blocks (default: on for an image folder alone, off with --synthetic).",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--cache", type=click.Path(file_okay=False), default=None,
-              help="Feature cache folder (default: $CLAIMBOT_FEATURE_CACHE or /tmp/claimbot-features).")
+@click.option(
+    "--cache",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Feature cache folder (default: $CLAIMBOT_FEATURE_CACHE or /tmp/claimbot-features).",
+)
 @click.option("--no-cache", is_flag=True, help="Compute every feature afresh and keep none.")
 @click.pass_context
-def vision_train(ctx: click.Context, image_dir: str | None, out: str, synthetic: int, views: int, holdout: float,
-                 tune: bool | None, seed: int, cache: str | None, no_cache: bool) -> None:
+def vision_train(
+    ctx: click.Context,
+    image_dir: str | None,
+    out: str,
+    synthetic: int,
+    views: int,
+    holdout: float,
+    tune: bool | None,
+    seed: int,
+    cache: str | None,
+    no_cache: bool,
+) -> None:
     """Train the damage head on IMAGE_DIR (ImageFolder: one folder per label, or intact/damaged) and/or
     generated scenes; calibrate it; write the weights and a model card (serve them with --vision-weights)."""
     from vision_models import train as training  # torch: only here
@@ -297,8 +357,18 @@ def vision_train(ctx: click.Context, image_dir: str | None, out: str, synthetic:
     command = " ".join([ctx.command_path, *ctx.meta.get("argv", [])])
     cache_dir = None if no_cache else (cache or training.DEFAULT_CACHE)
     try:
-        training.train(image_dir, out, synthetic=synthetic, views=views, holdout=holdout, seed=seed,
-                       cache_dir=cache_dir, tune=tune, log=click.echo, command=command)
+        training.train(
+            image_dir,
+            out,
+            synthetic=synthetic,
+            views=views,
+            holdout=holdout,
+            seed=seed,
+            cache_dir=cache_dir,
+            tune=tune,
+            log=click.echo,
+            command=command,
+        )
     except (OSError, ValueError) as exc:  # a missing folder or file, an unreadable photo, a bad layout or option
         raise InputError(str(exc)) from None
 
@@ -306,10 +376,15 @@ def vision_train(ctx: click.Context, image_dir: str | None, out: str, synthetic:
 @vision.command("evaluate")
 @click.argument("image_dir", type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--weights", type=click.Path(dir_okay=False), default=None,
-              help="Head weights from `claimbot vision train` (default: the shipped head).")
-@click.option("--confusion-png", type=click.Path(dir_okay=False), default=None,
-              help="Also draw the confusion matrix to this PNG.")
+@click.option(
+    "--weights",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Head weights from `claimbot vision train` (default: the shipped head).",
+)
+@click.option(
+    "--confusion-png", type=click.Path(dir_okay=False), default=None, help="Also draw the confusion matrix to this PNG."
+)
 def vision_evaluate(image_dir: str, as_json: bool, weights: str | None, confusion_png: str | None) -> None:
     """Score a damage head on IMAGE_DIR (ImageFolder): accuracy, per-class precision and recall, confusion
     matrix, expected calibration error."""
@@ -346,10 +421,19 @@ def text() -> None:
 
 
 @text.command("train")
-@click.option("--corpus", "corpus_csv", type=click.Path(dir_okay=False), default=None,
-              help="Training CSV (default: claims/complaint/data/complaints_train.csv).")
-@click.option("--out", type=click.Path(dir_okay=False), default=None,
-              help="Heads file (default: claims/complaint/data/complaint_heads.npz).")
+@click.option(
+    "--corpus",
+    "corpus_csv",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Training CSV (default: claims/complaint/data/complaints_train.csv).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Heads file (default: claims/complaint/data/complaint_heads.npz).",
+)
 def text_train(corpus_csv: str | None, out: str | None) -> None:
     """Refit the complaint heads on the training corpus; print the card written beside them."""
     from claims.complaint import training
@@ -364,10 +448,18 @@ def text_train(corpus_csv: str | None, out: str | None) -> None:
 
 @text.command("evaluate")
 @click.argument("csv_file", type=click.Path(dir_okay=False))
-@click.option("--heads", type=click.Path(dir_okay=False), default=None,
-              help="Heads file written by `claimbot text train` (default: the shipped heads).")
-@click.option("--where", metavar="COLUMN=VALUE", default=None,
-              help="Score only the rows whose COLUMN equals VALUE, e.g. source=handwritten.")
+@click.option(
+    "--heads",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Heads file written by `claimbot text train` (default: the shipped heads).",
+)
+@click.option(
+    "--where",
+    metavar="COLUMN=VALUE",
+    default=None,
+    help="Score only the rows whose COLUMN equals VALUE, e.g. source=handwritten.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def text_evaluate(csv_file: str, heads: str | None, where: str | None, as_json: bool) -> None:
     """Score the complaint reader on a labelled CSV_FILE (a `text` column plus any of intent, wants_human,
@@ -383,8 +475,7 @@ def text_evaluate(csv_file: str, heads: str | None, where: str | None, as_json: 
 
 
 @text.command("corpus")
-@click.option("--out", type=click.Path(file_okay=False), default=None,
-              help="Folder (default: claims/complaint/data/).")
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="Folder (default: claims/complaint/data/).")
 def text_corpus(out: str | None) -> None:
     """Rewrite the train and test CSV files of the complaint corpus (deterministic)."""
     from claims.complaint import corpus
@@ -393,8 +484,10 @@ def text_corpus(out: str | None) -> None:
         written = corpus.generate(out)
     except (corpus.CsvError, OSError, ValueError) as exc:  # an unreadable handwritten file, an unwritable folder
         raise InputError(str(exc)) from None
-    click.echo(f"wrote {written['n_train']} train and {written['n_test']} test messages "
-               f"({written['n_handwritten']} handwritten) to {written['train'].parent}")
+    click.echo(
+        f"wrote {written['n_train']} train and {written['n_test']} test messages "
+        f"({written['n_handwritten']} handwritten) to {written['train'].parent}"
+    )
 
 
 # --- benchmarks -----------------------------------------------------------------------------------------
@@ -414,22 +507,28 @@ def _bench_run_module():
             raise
         raise click.ClickException(
             "the benchmarks are not installed with claimbot: run `claimbot bench` from a checkout of the "
-            "repository (they live in its bench/ folder)") from None
+            "repository (they live in its bench/ folder)"
+        ) from None
     return bench.run
 
 
 @main.command()
 @click.argument("names", nargs=-1)
-@click.option("--out", type=click.Path(dir_okay=False), default=None,
-              help="Where to write the results (default: bench/results.json in the repository).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Where to write the results (default: bench/results.json in the repository).",
+)
 def bench(names: tuple[str, ...], out: str | None) -> None:
     """Run the benchmarks (all, or the NAMES given: vision, text, service, e2e); print one table and write
     the results as JSON. Needs a checkout of the repository."""
     run = _bench_run_module()
     unknown = [name for name in names if name not in run.BENCHES]
     if unknown:
-        raise click.BadParameter(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(run.BENCHES)}",
-                                 param_hint="NAMES")
+        raise click.BadParameter(
+            f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(run.BENCHES)}", param_hint="NAMES"
+        )
     out_path = Path(out) if out else run.DEFAULT_OUT
     results = run.run_benchmarks(names, out=out_path, log=click.echo)
     click.echo("\n" + run.format_table(results))

@@ -3,11 +3,12 @@
 Everything is computed from `ClaimService.dashboard_data(since, until)`; the figures are plain matplotlib
 (object API, no pyplot global state, so concurrent sessions cannot draw into each other's figures).
 """
+
 from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import gradio as gr
 from matplotlib.figure import Figure
@@ -32,7 +33,7 @@ LABEL_COLORS = dict(zip(DAMAGE_LABELS, ("#16a34a", "#a16207", "#d97706", "#0284c
 
 
 def period_bounds(period: str, now: datetime | None = None) -> tuple[datetime, datetime]:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return now - PERIODS.get(period, PERIODS["Last 30 days"]), now
 
 
@@ -102,8 +103,10 @@ def summarize(data: dict) -> dict:
         "median_hours_auto": statistics.median(auto_hours) if auto_hours else None,
         "median_hours_person": statistics.median(person_hours) if person_hours else None,
         "escalation_reasons": Counter(
-            r for c in escalated for r in c.get("reasons") or [] if r not in NOT_ESCALATION_REASONS
-            and not r.startswith("intent_")
+            r
+            for c in escalated
+            for r in c.get("reasons") or []
+            if r not in NOT_ESCALATION_REASONS and not r.startswith("intent_")
         ),
     }
 
@@ -125,9 +128,11 @@ def kpi_html(summary: dict) -> str:
         ("SLA breaches", summary["sla_breaches"]),
         ("Still open", summary["open"]),
     ]
-    return '<div class="cb-kpis" id="kpis">' + "".join(
-        f'<div class="cb-kpi"><b>{esc(v)}</b><small>{esc(k)}</small></div>' for k, v in tiles
-    ) + "</div>"
+    return (
+        '<div class="cb-kpis" id="kpis">'
+        + "".join(f'<div class="cb-kpi"><b>{esc(v)}</b><small>{esc(k)}</small></div>' for k, v in tiles)
+        + "</div>"
+    )
 
 
 def automation_figure(data: dict, since: datetime, until: datetime) -> Figure:
@@ -171,8 +176,13 @@ def reasons_figure(summary: dict) -> Figure:
 
 
 DECISION_TIME_BINS: tuple[tuple[str, float], ...] = (
-    ("< 1 min", 1 / 60), ("1-10 min", 10 / 60), ("10-60 min", 1.0), ("1-4 h", 4.0), ("4-24 h", 24.0),
-    ("1-3 days", 72.0), ("> 3 days", float("inf")),
+    ("< 1 min", 1 / 60),
+    ("1-10 min", 10 / 60),
+    ("10-60 min", 1.0),
+    ("1-4 h", 4.0),
+    ("4-24 h", 24.0),
+    ("1-3 days", 72.0),
+    ("> 3 days", float("inf")),
 )
 
 
@@ -190,10 +200,16 @@ def decision_time_figure(data: dict) -> Figure:
         return fig
     names = [n for n, _ in DECISION_TIME_BINS]
     xs = range(len(names))
-    ax.bar([x - 0.2 for x in xs], [counts["auto"][n] for n in names], width=0.4, color=COLORS["auto"],
-           label="automatic")
-    ax.bar([x + 0.2 for x in xs], [counts["person"][n] for n in names], width=0.4, color=COLORS["person"],
-           label="by a person")
+    ax.bar(
+        [x - 0.2 for x in xs], [counts["auto"][n] for n in names], width=0.4, color=COLORS["auto"], label="automatic"
+    )
+    ax.bar(
+        [x + 0.2 for x in xs],
+        [counts["person"][n] for n in names],
+        width=0.4,
+        color=COLORS["person"],
+        label="by a person",
+    )
     ax.set_xticks(list(xs), names)
     _count_axis(ax, "claims")
     return fig
@@ -226,8 +242,9 @@ def workflow_figure(data: dict) -> Figure:
         return fig
     items = sorted(counts.items())
     names = [f"{k} · {s}" for (k, s), _ in items]
-    colors = [COLORS["breached"] if any(w in s for w in ("fail", "dead", "error")) else COLORS["auto"]
-              for (k, s), _ in items]
+    colors = [
+        COLORS["breached"] if any(w in s for w in ("fail", "dead", "error")) else COLORS["auto"] for (k, s), _ in items
+    ]
     ax.barh(names, [n for _, n in items], color=colors)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("workflows")
@@ -244,8 +261,13 @@ def confidence_figure(data: dict, threshold: float) -> Figure:
     for r in rows:
         by_label[r.get("label", "?")].append(float(r.get("confidence") or 0.0))
     labels = [lab for lab in DAMAGE_LABELS if lab in by_label] + [lab for lab in by_label if lab not in DAMAGE_LABELS]
-    ax.hist([by_label[lab] for lab in labels], bins=[i / 20 for i in range(21)], stacked=True,
-            color=[LABEL_COLORS.get(lab, "#64748b") for lab in labels], label=labels)
+    ax.hist(
+        [by_label[lab] for lab in labels],
+        bins=[i / 20 for i in range(21)],
+        stacked=True,
+        color=[LABEL_COLORS.get(lab, "#64748b") for lab in labels],
+        label=labels,
+    )
     ax.axvline(threshold, color="#111827", linestyle="--", linewidth=1)
     ax.text(threshold, ax.get_ylim()[1] * 0.95, " to a person below", fontsize=8, va="top")
     ax.set_xlim(0, 1)
@@ -276,9 +298,11 @@ class DashboardHandlers:
 def build_dashboard_app(service) -> gr.Blocks:
     h = DashboardHandlers(service)
     with gr.Blocks(title="Claims dashboard", analytics_enabled=False) as demo:
-        gr.HTML('<div class="cb-header"><div><h1>Claims dashboard</h1><div class="cb-sub">How the bot and the '
-                'team are doing.</div></div><div style="margin-left:auto"><a href="/review/">Review desk</a> · '
-                '<a href="/dashboard/logout">Sign out</a></div></div>')
+        gr.HTML(
+            '<div class="cb-header"><div><h1>Claims dashboard</h1><div class="cb-sub">How the bot and the '
+            'team are doing.</div></div><div style="margin-left:auto"><a href="/review/">Review desk</a> · '
+            '<a href="/dashboard/logout">Sign out</a></div></div>'
+        )
         with gr.Row():
             period = gr.Dropdown(list(PERIODS), value="Last 30 days", label="Period", scale=3, elem_id="period")
             refresh = gr.Button("Refresh", scale=1)

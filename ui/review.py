@@ -3,7 +3,10 @@
 Public API (login required): `review_queue() -> list`, `review_case(claim_id) -> dict`,
 `review_decide(claim_id, action, note) -> dict`. The reviewer is whoever logged in (`request.username`).
 Photos from the store are shown as data URIs made per request, never as paths Gradio would cache.
+
+Long: one Blocks layout with its event wiring, which Gradio builds inside a single `with` block.
 """
+
 from __future__ import annotations
 
 import gradio as gr
@@ -107,7 +110,8 @@ class ReviewHandlers:
             table = (
                 '<table class="cb-table" id="queue-table"><thead><tr><th>Priority</th><th>Case</th><th>SLA left</th>'
                 "<th>Why a person</th><th>Item</th><th>Summary</th><th>With</th></tr></thead><tbody>"
-                + "".join(rows) + "</tbody></table>"
+                + "".join(rows)
+                + "</tbody></table>"
             )
         choices = [
             (f"{item['claim_id']} · {item.get('priority') or ''} · {item.get('item_name') or ''}", item["claim_id"])
@@ -132,13 +136,13 @@ class ReviewHandlers:
             lock_html = f'<div class="cb-lock">{who} this case until {esc(fmt_time(lock.get("until")))}</div>'
         return (
             f'<div class="cb-card cb-card-wait" id="case-header"><div class="cb-card-title">'
-            f'{esc(claim.get("claim_id"))} {status_pill(claim.get("status", ""))} '
-            f'{priority_badge(claim.get("priority"))}</div>'
-            f'<p>{reason_badges(claim.get("reasons", []))}</p>'
+            f"{esc(claim.get('claim_id'))} {status_pill(claim.get('status', ''))} "
+            f"{priority_badge(claim.get('priority'))}</div>"
+            f"<p>{reason_badges(claim.get('reasons', []))}</p>"
             f'<dl class="cb-kv"><dt>Filed</dt><dd>{esc(fmt_time(claim.get("created_at")))}</dd>'
-            f'<dt>Customer</dt><dd>{esc(claim.get("email", ""))}</dd>'
-            f'<dt>Order</dt><dd>{esc(claim.get("order_id", ""))}</dd>'
-            + (f'<dt>SLA due</dt><dd>{esc(fmt_time(claim.get("sla_due_at")))}</dd>' if claim.get("sla_due_at") else "")
+            f"<dt>Customer</dt><dd>{esc(claim.get('email', ''))}</dd>"
+            f"<dt>Order</dt><dd>{esc(claim.get('order_id', ''))}</dd>"
+            + (f"<dt>SLA due</dt><dd>{esc(fmt_time(claim.get('sla_due_at')))}</dd>" if claim.get("sla_due_at") else "")
             + f"</dl>{lock_html}</div>"
         )
 
@@ -151,21 +155,28 @@ class ReviewHandlers:
             conf = float(p.get("confidence") or 0.0)
             label = p.get("label") or "?"
             corrected = p.get("corrected_label")
-            label_html = (f"<s>{esc(label)}</s> → <b>{esc(corrected)}</b> (corrected)" if corrected
-                          else f"<b>{esc(label)}</b>")
+            label_html = (
+                f"<s>{esc(label)}</s> → <b>{esc(corrected)}</b> (corrected)" if corrected else f"<b>{esc(label)}</b>"
+            )
             looks = ", ".join(f"{esc(n)} {float(s):.0%}" for n, s in (p.get("looks_like") or [])[:3])
             issues = "".join(reason_badge(f"photo_{i}") for i in p.get("quality_issues") or [])
             low = " cb-low" if conf < self.service.settings.vision_confidence_threshold else ""
             zoom_id = f"zoom-{esc(p['sha256'][:16])}"
             # A click shows the photo full screen (a CSS toggle: the picture is already in the page).
-            img = (f'<input type="checkbox" id="{zoom_id}" class="cb-zoom-toggle">'
-                   f'<label for="{zoom_id}" title="Click to enlarge"><img src="{uri}" '
-                   f'alt="photo {esc(p["sha256"][:8])}"></label>') if uri else '<div class="cb-empty">unreadable</div>'
+            img = (
+                (
+                    f'<input type="checkbox" id="{zoom_id}" class="cb-zoom-toggle">'
+                    f'<label for="{zoom_id}" title="Click to enlarge"><img src="{uri}" '
+                    f'alt="photo {esc(p["sha256"][:8])}"></label>'
+                )
+                if uri
+                else '<div class="cb-empty">unreadable</div>'
+            )
             cards.append(
                 f'<div class="cb-photo">{img}<div>{label_html} · {conf:.0%}'
                 f'<div class="cb-conf{low}"><div class="cb-conf-fill" style="width:{conf * 100:.0f}%"></div></div>'
                 + (f"<small>Looks like: {looks}</small><br>" if looks else "")
-                + f'{issues}<small><code>{esc(p["sha256"][:12])}</code></small></div></div>'
+                + f"{issues}<small><code>{esc(p['sha256'][:12])}</code></small></div></div>"
             )
         return f'<div class="cb-photos">{"".join(cards)}</div>'
 
@@ -180,15 +191,16 @@ class ReviewHandlers:
             flags.append(reason_badge("customer_frustrated"))
         found_by_signal = [
             f"{esc(humanize(signal).lower())}: " + ", ".join(f"“{esc(p)}”" for p in found)
-            for signal, found in (complaint.get("evidence") or {}).items() if found
+            for signal, found in (complaint.get("evidence") or {}).items()
+            if found
         ]
         evidence_rows = f"<dt>Read from</dt><dd>{'; '.join(found_by_signal)}</dd>" if found_by_signal else ""
         return (
             f'<div class="cb-card" id="complaint"><div class="cb-card-title">What the customer wrote</div>'
-            f'<p>{highlight(complaint.get("text", ""), phrases)}</p>'
-            f'<p><b>Summary:</b> {esc(complaint.get("summary", ""))}</p>{"".join(flags)}'
+            f"<p>{highlight(complaint.get('text', ''), phrases)}</p>"
+            f"<p><b>Summary:</b> {esc(complaint.get('summary', ''))}</p>{''.join(flags)}"
             f'<dl class="cb-kv"><dt>Asks for</dt><dd>{esc(complaint.get("intent", "unspecified"))}</dd>'
-            f'<dt>Damage named</dt><dd>{esc(", ".join(complaint.get("damage_types") or []) or "none")}</dd>'
+            f"<dt>Damage named</dt><dd>{esc(', '.join(complaint.get('damage_types') or []) or 'none')}</dd>"
             f'<dt>Sentiment</dt><dd>{sentiment:+.2f}<div class="cb-meter">'
             f'<i style="left:calc({(sentiment + 1) / 2 * 100:.0f}% - 2px)"></i></div></dd>'
             f"<dt>Frustration</dt><dd>{frustration:.0%}</dd>{evidence_rows}</dl></div>"
@@ -197,9 +209,18 @@ class ReviewHandlers:
     def _order(self, order: dict | None) -> str:
         if not order:
             return card("Order", '<p class="cb-empty">No order on file with this number.</p>', "bad")
-        keys = [("item_name", "Item"), ("category", "Category"), ("value", "Value"), ("currency", "Currency"),
-                ("customer_name", "Name"), ("email", "Email"), ("ordered_at", "Ordered"),
-                ("delivered_at", "Delivered"), ("in_stock", "In stock"), ("stock_count", "Stock")]
+        keys = [
+            ("item_name", "Item"),
+            ("category", "Category"),
+            ("value", "Value"),
+            ("currency", "Currency"),
+            ("customer_name", "Name"),
+            ("email", "Email"),
+            ("ordered_at", "Ordered"),
+            ("delivered_at", "Delivered"),
+            ("in_stock", "In stock"),
+            ("stock_count", "Stock"),
+        ]
         rows = []
         for key, name in keys:
             if key in order and order[key] not in (None, ""):
@@ -222,12 +243,13 @@ class ReviewHandlers:
                     '<div class="cb-side">'
                     f'<figure><img src="{a or ""}" alt="this claim"><figcaption>This claim</figcaption></figure>'
                     f'<figure><img src="{b or ""}" alt="matching photo"><figcaption>'
-                    + (f'Earlier claim {esc(ev["other_claim_id"])}' if ev.get("other_claim_id") else "Same claim")
-                    + (f' · distance {esc(ev["distance"])}' if "distance" in ev else "")
+                    + (f"Earlier claim {esc(ev['other_claim_id'])}" if ev.get("other_claim_id") else "Same claim")
+                    + (f" · distance {esc(ev['distance'])}" if "distance" in ev else "")
                     + "</figcaption></figure></div>"
                 )
             extra = "".join(
-                f"<dt>{esc(humanize(k))}</dt><dd>{esc(v)}</dd>" for k, v in ev.items()
+                f"<dt>{esc(humanize(k))}</dt><dd>{esc(v)}</dd>"
+                for k, v in ev.items()
                 if k not in ("other_photo_sha256", "other_photo", "photo_sha256", "photo")
                 and not (side and k in ("other_claim_id", "distance"))  # already under the photos
             )
@@ -274,8 +296,10 @@ class ReviewHandlers:
     def decide(self, claim_id: str, note: str, action: str, case: dict | None, request: gr.Request):
         """A decision from the case view: record it, then show the case as decided (and no longer locked)."""
         result = self.review_decide(claim_id, action, note, request)
-        text = (f"<p>{status_pill(result.get('status', ''))} Decision recorded for "
-                f"<code>{esc(result.get('claim_id'))}</code>. The customer sees it in their conversation now.</p>")
+        text = (
+            f"<p>{status_pill(result.get('status', ''))} Decision recorded for "
+            f"<code>{esc(result.get('claim_id'))}</code>. The customer sees it in their conversation now.</p>"
+        )
         header = gr.skip()
         if case and (case.get("claim") or {}).get("claim_id") == result.get("claim_id"):
             claim = {**case["claim"], **{k: result.get(k) for k in ("status", "resolution", "priority")}}
@@ -297,8 +321,9 @@ def build_review_app(service) -> gr.Blocks:
         with gr.Tabs(elem_id="review-tabs") as tabs:
             with gr.Tab("Queue", id="queue"):
                 with gr.Row():
-                    case_pick = gr.Dropdown(label="Case", choices=[], allow_custom_value=True, scale=3,
-                                            elem_id="case-pick")
+                    case_pick = gr.Dropdown(
+                        label="Case", choices=[], allow_custom_value=True, scale=3, elem_id="case-pick"
+                    )
                     open_btn = gr.Button("Open case", variant="primary", scale=1, elem_id="open-case")
                     refresh_btn = gr.Button("Refresh", scale=1, elem_id="refresh-queue")
                 queue_table = gr.HTML(elem_id="queue")
@@ -315,20 +340,27 @@ def build_review_app(service) -> gr.Blocks:
                         fraud = gr.HTML(elem_id="fraud")
                     with gr.Column(scale=2, min_width=280):
                         order = gr.HTML()
-                        note = gr.Textbox(label="Note to the customer", lines=3, elem_id="review-note",
-                                          info="Required to deny or to ask for information.")
+                        note = gr.Textbox(
+                            label="Note to the customer",
+                            lines=3,
+                            elem_id="review-note",
+                            info="Required to deny or to ask for information.",
+                        )
                         with gr.Row():
-                            approve_refund = gr.Button("Approve refund", variant="primary", elem_id="approve-refund",
-                                                       min_width=120)
-                            approve_replacement = gr.Button("Approve replacement", variant="primary",
-                                                            elem_id="approve-replacement", min_width=120)
+                            approve_refund = gr.Button(
+                                "Approve refund", variant="primary", elem_id="approve-refund", min_width=120
+                            )
+                            approve_replacement = gr.Button(
+                                "Approve replacement", variant="primary", elem_id="approve-replacement", min_width=120
+                            )
                         with gr.Row():
                             request_info = gr.Button("Request info", elem_id="request-info", min_width=120)
                             deny = gr.Button("Deny", variant="stop", elem_id="deny", min_width=120)
                         with gr.Accordion("Correct a photo's label", open=False):
                             photo_pick = gr.Dropdown(label="Photo", choices=[])
                             label_pick = gr.Dropdown(
-                                label="Correct label", choices=[(f"{k} — {v}", k) for k, v in LABEL_DESCRIPTIONS.items()],
+                                label="Correct label",
+                                choices=[(f"{k} — {v}", k) for k, v in LABEL_DESCRIPTIONS.items()],
                                 value=DAMAGE_LABELS[0],
                             )
                             label_btn = gr.Button("Save label", size="md")
@@ -347,25 +379,39 @@ def build_review_app(service) -> gr.Blocks:
         gr.api(h.review_decide, api_name="review_decide")
 
         demo.load(h.whoami, None, header, api_visibility="private")
-        gr.on([demo.load, timer.tick], h.review_queue, None, queue_data, api_visibility="private",
-              show_progress="hidden").success(
-            h.show_queue, [queue_data, case_pick], [queue_table, case_pick], api_visibility="private",
-            show_progress="hidden")
+        gr.on(
+            [demo.load, timer.tick], h.review_queue, None, queue_data, api_visibility="private", show_progress="hidden"
+        ).success(
+            h.show_queue,
+            [queue_data, case_pick],
+            [queue_table, case_pick],
+            api_visibility="private",
+            show_progress="hidden",
+        )
         refresh_btn.click(h.review_queue, None, queue_data, api_visibility="private").success(
-            h.show_queue, [queue_data, case_pick], [queue_table, case_pick], api_visibility="private")
+            h.show_queue, [queue_data, case_pick], [queue_table, case_pick], api_visibility="private"
+        )
 
-        case_outputs = [case_header, photos, complaint, order, fraud, thread, audit, case_id, photo_pick, tabs,
-                        decided]
+        case_outputs = [case_header, photos, complaint, order, fraud, thread, audit, case_id, photo_pick, tabs, decided]
         open_btn.click(h.review_case, case_pick, case_data, api_visibility="private").success(
-            h.show_case, case_data, case_outputs, api_visibility="private")
+            h.show_case, case_data, case_outputs, api_visibility="private"
+        )
 
-        for button, action in ((approve_refund, "approve_refund"), (approve_replacement, "approve_replacement"),
-                               (deny, "deny"), (request_info, "request_info")):
-            button.click(h.decide, [case_id, note, gr.State(action), case_data], [decided, note, case_header],
-                         api_visibility="private",
-                         trigger_mode="once").success(
-                h.review_queue, None, queue_data, api_visibility="private").success(
-                h.show_queue, [queue_data, case_pick], [queue_table, case_pick], api_visibility="private")
+        for button, action in (
+            (approve_refund, "approve_refund"),
+            (approve_replacement, "approve_replacement"),
+            (deny, "deny"),
+            (request_info, "request_info"),
+        ):
+            button.click(
+                h.decide,
+                [case_id, note, gr.State(action), case_data],
+                [decided, note, case_header],
+                api_visibility="private",
+                trigger_mode="once",
+            ).success(h.review_queue, None, queue_data, api_visibility="private").success(
+                h.show_queue, [queue_data, case_pick], [queue_table, case_pick], api_visibility="private"
+            )
         label_btn.click(h.correct_label, [case_id, photo_pick, label_pick], label_saved, api_visibility="private")
 
     demo.queue(default_concurrency_limit=max(1, min(4, service.settings.concurrency_limit)))

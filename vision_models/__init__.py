@@ -1,4 +1,5 @@
 """The damage classifier. Importing this package loads no model and does not import torch."""
+
 from __future__ import annotations
 
 from vision_models.labels import DAMAGE_LABELS, DAMAGED_LABELS, DamagePrediction, is_damaged

@@ -5,6 +5,7 @@ The architecture mirrors the packaged state dict (EfficientNet-PyTorch key names
 The preprocessing facts travel with the weights as one `Preprocessing` object, so training, evaluation and
 serving can never disagree about them.
 """
+
 from __future__ import annotations
 
 import json

@@ -14,6 +14,7 @@ P(damaged) is shared among the five damage labels in proportion to what the ship
 about the same photo (so the label is still informative: "broken" vs "torn_packaging"), falling back to
 an even split if the shipped head is missing.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -35,7 +36,15 @@ from vision_models.backbone import (
     preprocess,
 )
 from vision_models.decode import decode_image
-from vision_models.features import FEATURE_DIM, FEATURE_KIND, FEATURE_KINDS, TUNED_KIND, Tail, image_features, tuned_features
+from vision_models.features import (
+    FEATURE_DIM,
+    FEATURE_KIND,
+    FEATURE_KINDS,
+    TUNED_KIND,
+    Tail,
+    image_features,
+    tuned_features,
+)
 from vision_models.labels import BINARY_LABELS, DAMAGE_LABELS, DAMAGED_LABELS, DamagePrediction
 
 __all__ = ["DamageClassifier", "Head", "load_damage_classifier", "open_for_model", "DEFAULT_WEIGHTS", "LOOKS_LIKE_TOP"]
@@ -67,7 +76,9 @@ class Head:
         if self.labels not in (DAMAGE_LABELS, BINARY_LABELS):
             raise ValueError(f"head labels must be {DAMAGE_LABELS} or {BINARY_LABELS}, got {self.labels}")
         if tuple(self.weight.shape) != (len(self.labels), FEATURE_DIM):
-            raise ValueError(f"head weight has shape {tuple(self.weight.shape)}, expected {(len(self.labels), FEATURE_DIM)}")
+            raise ValueError(
+                f"head weight has shape {tuple(self.weight.shape)}, expected {(len(self.labels), FEATURE_DIM)}"
+            )
         if self.temperature <= 0:
             raise ValueError("temperature must be positive")
         if self.feature_kind not in FEATURE_KINDS:
@@ -104,7 +115,11 @@ class Head:
             "feature_kind": self.feature_kind,
             "backbone": BACKBONE_NAME,
             "version": self.version,
-            **({"tail": {k: v.detach().float().contiguous() for k, v in self.tail.state_dict().items()}} if self.tail else {}),
+            **(
+                {"tail": {k: v.detach().float().contiguous() for k, v in self.tail.state_dict().items()}}
+                if self.tail
+                else {}
+            ),
         }
 
     def save(self, path: str | os.PathLike) -> None:
@@ -115,7 +130,7 @@ class Head:
         path.write_bytes(buf.getvalue())
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "Head":
+    def load(cls, path: str | os.PathLike) -> Head:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"no head weights at {path}")

@@ -13,6 +13,7 @@ opening, pixel limit before decoding): `open_image` reads the header only, `load
 
 Torch-free: the serving intake imports this module.
 """
+
 from __future__ import annotations
 
 import io

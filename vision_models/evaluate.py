@@ -9,6 +9,7 @@ Class folders named after the taxonomy labels are scored over the six labels (an
 folders named `intact` and `damaged` are scored in the binary view only. Prints accuracy, per-class
 precision and recall, the confusion matrix and the expected calibration error (ECE, 15 bins).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,9 @@ from vision_models.metrics import classification_report
 BATCH = 16
 
 
-def evaluate_folder(image_dir: str | os.PathLike, weights: str | os.PathLike | None = None, *,
-                    batch_size: int = BATCH) -> dict:
+def evaluate_folder(
+    image_dir: str | os.PathLike, weights: str | os.PathLike | None = None, *, batch_size: int = BATCH
+) -> dict:
     """Predict every photo under `image_dir` and score the predictions. Returns the report as a dict.
 
     Photos are decoded exactly as the serving intake decodes an upload (`vision_models.decode`). Raises
@@ -40,7 +42,7 @@ def evaluate_folder(image_dir: str | os.PathLike, weights: str | os.PathLike | N
     clf = load_damage_classifier(weights)
     rows = []
     for i in range(0, len(paths), batch_size):
-        images = [decode_image(p) for p in paths[i:i + batch_size]]
+        images = [decode_image(p) for p in paths[i : i + batch_size]]
         rows.extend(clf.predict_batch(images))
     six = np.asarray([[p.probabilities[label] for label in DAMAGE_LABELS] for p in rows])
     if space == BINARY_LABELS:
@@ -54,7 +56,12 @@ def evaluate_folder(image_dir: str | os.PathLike, weights: str | os.PathLike | N
     report["model_version"] = clf.version
     report["decode"] = DECODE_VERSION
     report["mistakes"] = [
-        {"path": str(path), "label": truth, "predicted": pred.label, "damaged_probability": round(pred.damaged_probability, 4)}
+        {
+            "path": str(path),
+            "label": truth,
+            "predicted": pred.label,
+            "damaged_probability": round(pred.damaged_probability, 4),
+        }
         for path, truth, pred in zip(paths, folder_labels, rows)
         if (truth in ("damaged", "intact") and (truth == "damaged") != (pred.damaged_probability >= 0.5))
         or (truth in DAMAGE_LABELS and truth != pred.label)
@@ -111,7 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vision_models.evaluate", description=__doc__.split("\n\n")[0])
     parser.add_argument("image_dir", type=Path)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--weights", type=Path, help="head weights from vision_models.train (default: the shipped head)")
+    parser.add_argument(
+        "--weights", type=Path, help="head weights from vision_models.train (default: the shipped head)"
+    )
     parser.add_argument("--confusion-png", type=Path, help="also draw the confusion matrix to this PNG")
     args = parser.parse_args(argv)
     try:

@@ -4,6 +4,7 @@ Serving, training and evaluation all go through `vision_models.decode.decode_ima
 `claims.photos`, which calls the same steps) -> `backbone.preprocess` -> `image_features`, so the three can
 never disagree about preprocessing.
 """
+
 from __future__ import annotations
 
 import copy
@@ -58,7 +59,9 @@ class Tail(torch.nn.Module):
         return pooled(F.relu6(self.conv_head(x)))
 
 
-def tuned_features(backbone: EfficientNetLite0, tail: Tail, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def tuned_features(
+    backbone: EfficientNetLite0, tail: Tail, batch: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(tuned features, ImageNet logits, frozen features) for a preprocessed batch: the frozen part runs once."""
     x = backbone.feature_map(batch, until_block=tail.start)
     fmap = backbone.tail(x, tail.start)

@@ -1,8 +1,9 @@
 """Labelled photos in the ImageFolder layout: one folder per label, read by training and evaluation.
 
-    DIR/no_damage/*.jpg, DIR/broken/*.jpg, ...     scored over the six taxonomy labels
-    DIR/intact/*.jpg, DIR/damaged/*.jpg             scored in the binary view
+DIR/no_damage/*.jpg, DIR/broken/*.jpg, ...     scored over the six taxonomy labels
+DIR/intact/*.jpg, DIR/damaged/*.jpg             scored in the binary view
 """
+
 from __future__ import annotations
 
 import os
@@ -21,14 +22,18 @@ def scan_image_folder(root: str | os.PathLike) -> tuple[list[Path], list[str], t
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     names = {p.name for p in folders}
     if not names:
-        raise ValueError(f"{root} has no class folders (expected e.g. {root}/no_damage/, {root}/broken/ or intact/, damaged/)")
+        raise ValueError(
+            f"{root} has no class folders (expected e.g. {root}/no_damage/, {root}/broken/ or intact/, damaged/)"
+        )
     if names <= set(BINARY_LABELS):
         space = BINARY_LABELS
     elif names <= set(DAMAGE_LABELS):
         space = DAMAGE_LABELS
     else:
         unknown = sorted(names - set(DAMAGE_LABELS) - set(BINARY_LABELS))
-        raise ValueError(f"unknown class folders {unknown}: use the taxonomy labels {list(DAMAGE_LABELS)} or intact/damaged")
+        raise ValueError(
+            f"unknown class folders {unknown}: use the taxonomy labels {list(DAMAGE_LABELS)} or intact/damaged"
+        )
     paths, labels = [], []
     for folder in folders:
         for path in sorted(folder.rglob("*")):

@@ -2,6 +2,7 @@
 
 Kept free of torch so that `claims` can import it without loading any model.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -67,7 +68,7 @@ class DamagePrediction:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "DamagePrediction":
+    def from_dict(cls, data: dict) -> DamagePrediction:
         return cls(
             label=data["label"],
             confidence=float(data["confidence"]),

@@ -1,4 +1,5 @@
 """Scores shared by training and evaluation: accuracy, per-class precision/recall, confusion, calibration."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -7,6 +7,7 @@ including soft, low-contrast studio shots, scores above `blur_sharpness` (lowest
 50-1000); the same scenes blurred with a Gaussian of radius 3 px score 1.4-3.8. A normal phone photo
 of a parcel on a floor scores in the hundreds.
 """
+
 from __future__ import annotations
 
 import numpy as np

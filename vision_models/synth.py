@@ -15,6 +15,7 @@ This module composes a scene and writes data sets; the drawing lives in `vision_
 backdrops, surfaces, damage, packaging, products, camera). The order of random draws is the data: the
 shipped head was trained on these exact scenes, and tests/test_synth.py pins the pixels of a few of them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,16 +32,33 @@ from vision_models._synth.packaging import CARDBOARD_COLOURS, box_layer, mailer_
 from vision_models._synth.products import ceramic_layer, phone_layer, photo_layer
 from vision_models.labels import DAMAGE_LABELS
 
-__all__ = ["CARDBOARD_COLOURS", "CLUTTER_KINDS", "OBJECTS_FOR_LABEL", "fractal_noise", "generate_dataset", "main",
-           "render_scene", "warp_onto"]
+__all__ = [
+    "CARDBOARD_COLOURS",
+    "CLUTTER_KINDS",
+    "OBJECTS_FOR_LABEL",
+    "fractal_noise",
+    "generate_dataset",
+    "main",
+    "render_scene",
+    "warp_onto",
+]
 
 # Which objects each label is drawn on (weights need not sum to one).
 # "photo" is a printed surface or screen filling most of the frame, showing one of the real photographs that
 # scikit-image bundles, with the label's damage drawn over it (or none). It keeps the head from learning that
 # rich real-world texture means damage: intact photos are at least as textured as damaged ones.
 OBJECTS_FOR_LABEL: dict[str, dict[str, float]] = {
-    "no_damage": {"box": 3, "retail_box": 1.5, "mailer": 1, "phone": 2, "mug": 1, "plate": 1, "glass": 0.7, "bottle": 0.7,
-                  "photo": 3},
+    "no_damage": {
+        "box": 3,
+        "retail_box": 1.5,
+        "mailer": 1,
+        "phone": 2,
+        "mug": 1,
+        "plate": 1,
+        "glass": 0.7,
+        "bottle": 0.7,
+        "photo": 3,
+    },
     "crushed_packaging": {"box": 4, "retail_box": 2, "mailer": 1, "photo": 0.6},
     "torn_packaging": {"box": 4, "retail_box": 1, "mailer": 1.5, "photo": 0.6},
     "water_damage": {"box": 4, "retail_box": 1, "mailer": 1, "photo": 0.8},
@@ -100,8 +118,9 @@ def render_scene(label: str, seed: int, size: tuple[int, int] = (320, 240), kind
     return capture(rng, np.clip(img, 0, 1), (out_w, out_h))
 
 
-def generate_dataset(out_dir: Path, per_class: int, *, size: tuple[int, int] = (320, 240), seed: int = 0,
-                     quality: int = 90) -> list[Path]:
+def generate_dataset(
+    out_dir: Path, per_class: int, *, size: tuple[int, int] = (320, 240), seed: int = 0, quality: int = 90
+) -> list[Path]:
     """Write `per_class` scenes per label into `out_dir/<label>/NNNN.jpg` (ImageFolder layout)."""
     out_dir = Path(out_dir)
     paths = []

@@ -53,10 +53,30 @@ from vision_models.features import FEATURE_KIND, TUNED_FROM
 from vision_models.labels import BINARY_LABELS, DAMAGE_LABELS
 
 __all__ = [
-    "DEFAULT_CACHE", "DEFAULT_SYNTHETIC", "L2_GRID", "MAPS_KIND", "MIN_PHOTOS_FOR_HELDOUT_TEMPERATURE", "TUNE_BATCH",
-    "TUNE_DROPOUT", "TUNE_EPOCHS", "TUNE_HEAD_LR", "TUNE_LR", "Dataset", "FeatureCache", "Fit", "fine_tune",
-    "fit_head", "fit_linear", "fit_tuned", "folder_dataset", "frozen_features", "head_logits", "main",
-    "stratified_split", "synthetic_dataset", "train",
+    "DEFAULT_CACHE",
+    "DEFAULT_SYNTHETIC",
+    "L2_GRID",
+    "MAPS_KIND",
+    "MIN_PHOTOS_FOR_HELDOUT_TEMPERATURE",
+    "TUNE_BATCH",
+    "TUNE_DROPOUT",
+    "TUNE_EPOCHS",
+    "TUNE_HEAD_LR",
+    "TUNE_LR",
+    "Dataset",
+    "FeatureCache",
+    "Fit",
+    "fine_tune",
+    "fit_head",
+    "fit_linear",
+    "fit_tuned",
+    "folder_dataset",
+    "frozen_features",
+    "head_logits",
+    "main",
+    "stratified_split",
+    "synthetic_dataset",
+    "train",
 ]
 
 DEFAULT_CACHE = Path(os.environ.get("CLAIMBOT_FEATURE_CACHE", "/tmp/claimbot-features"))
@@ -79,10 +99,19 @@ def _quiet(message: str) -> None:
     pass
 
 
-def train(image_dir: str | os.PathLike | None = None, out: str | os.PathLike = "out/damage_head.pt", *,
-          synthetic: int = 0, views: int = 4, holdout: float = 0.2, seed: int = 0,
-          cache_dir: str | os.PathLike | None = DEFAULT_CACHE, tune: bool | None = None,
-          log: Callable[[str], object] = _quiet, command: str | None = None) -> dict:
+def train(
+    image_dir: str | os.PathLike | None = None,
+    out: str | os.PathLike = "out/damage_head.pt",
+    *,
+    synthetic: int = 0,
+    views: int = 4,
+    holdout: float = 0.2,
+    seed: int = 0,
+    cache_dir: str | os.PathLike | None = DEFAULT_CACHE,
+    tune: bool | None = None,
+    log: Callable[[str], object] = _quiet,
+    command: str | None = None,
+) -> dict:
     """Train, evaluate on a held-out split, refit on everything, write `out` and `out` with .json. Returns the card.
 
     `tune` (default: on for an image folder without synthetic scenes) also fine-tunes the backbone's last
@@ -126,8 +155,10 @@ def train(image_dir: str | os.PathLike | None = None, out: str | os.PathLike = "
     metrics = {}
     if len(held):
         metrics = calibrate_and_score(fit, probe, pool.subset(held), space)
-        log(f"held-out: accuracy {metrics['accuracy']:.3f}, binary accuracy {metrics['binary_accuracy']:.3f}, "
-            f"ECE {metrics['ece']:.3f} (before temperature {metrics['ece_before_temperature']:.3f})")
+        log(
+            f"held-out: accuracy {metrics['accuracy']:.3f}, binary accuracy {metrics['binary_accuracy']:.3f}, "
+            f"ECE {metrics['ece']:.3f} (before temperature {metrics['ece_before_temperature']:.3f})"
+        )
     own = sum(int(p.first.sum()) for p in parts if p.real)
     scenes = sum(int(p.first.sum()) for p in parts if not p.real)
     all_data = Dataset.concat(parts)
@@ -138,12 +169,12 @@ def train(image_dir: str | os.PathLike | None = None, out: str | os.PathLike = "
         final = fit_head(all_data, seed=seed, l2_grid=(fit.l2,), folds=1)
     final.head.temperature = fit.head.temperature
     out = Path(out)
-    version = f"{out.stem}-{_dt.datetime.now(_dt.timezone.utc).strftime('%Y%m%d%H%M')}"
+    version = f"{out.stem}-{_dt.datetime.now(_dt.UTC).strftime('%Y%m%d%H%M')}"
     final.head.version = version
     final.head.save(out)
     card = {
         "version": version,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "labels": list(space),
         "binary": space == BINARY_LABELS,
         "backbone": BACKBONE_NAME,
@@ -162,8 +193,15 @@ def train(image_dir: str | os.PathLike | None = None, out: str | os.PathLike = "
             "heldout_fraction": holdout,
             "heldout_photos": int(len(held)),
             "l2": fit.l2,
-            "fine_tuned": {"blocks": f"{TUNED_FROM}-15 and the head conv", "epochs": TUNE_EPOCHS, "lr": TUNE_LR,
-                           "batch": TUNE_BATCH, "dropout": TUNE_DROPOUT} if tune else None,
+            "fine_tuned": {
+                "blocks": f"{TUNED_FROM}-15 and the head conv",
+                "epochs": TUNE_EPOCHS,
+                "lr": TUNE_LR,
+                "batch": TUNE_BATCH,
+                "dropout": TUNE_DROPOUT,
+            }
+            if tune
+            else None,
             "temperature": round(fit.head.temperature, 4),
             "seed": seed,
             "seconds": round(time.perf_counter() - started, 1),
@@ -178,15 +216,33 @@ def train(image_dir: str | os.PathLike | None = None, out: str | os.PathLike = "
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vision_models.train", description=__doc__.split("\n\n")[0])
-    parser.add_argument("image_dir", nargs="?", type=Path, help="ImageFolder directory (taxonomy or intact/damaged folders)")
-    parser.add_argument("--out", type=Path, required=True, help="where to write the head weights (.pt; the card goes beside it as .json)")
-    parser.add_argument("--synthetic", nargs="?", type=int, const=DEFAULT_SYNTHETIC, default=0, metavar="N",
-                        help=f"also train on N generated scenes (default {DEFAULT_SYNTHETIC} when the flag is given)")
+    parser.add_argument(
+        "image_dir", nargs="?", type=Path, help="ImageFolder directory (taxonomy or intact/damaged folders)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="where to write the head weights (.pt; the card goes beside it as .json)",
+    )
+    parser.add_argument(
+        "--synthetic",
+        nargs="?",
+        type=int,
+        const=DEFAULT_SYNTHETIC,
+        default=0,
+        metavar="N",
+        help=f"also train on N generated scenes (default {DEFAULT_SYNTHETIC} when the flag is given)",
+    )
     parser.add_argument("--views", type=int, default=4, help="augmented views per photo (first is the photo itself)")
     parser.add_argument("--holdout", type=float, default=0.2, help="fraction of photos held out for metrics")
-    parser.add_argument("--tune", action=argparse.BooleanOptionalAction, default=None,
-                        help="also fine-tune the backbone's last two blocks (default: on for an image folder alone, "
-                             "off with --synthetic)")
+    parser.add_argument(
+        "--tune",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also fine-tune the backbone's last two blocks (default: on for an image folder alone, "
+        "off with --synthetic)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="feature cache directory")
     parser.add_argument("--no-cache", action="store_true")
@@ -197,9 +253,18 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--holdout must be in [0, 1)")
     command = " ".join(["python -m vision_models.train", *(argv if argv is not None else sys.argv[1:])])
     try:
-        train(args.image_dir, args.out, synthetic=args.synthetic, views=args.views, holdout=args.holdout,
-              seed=args.seed, cache_dir=None if args.no_cache else args.cache, tune=args.tune, log=print,
-              command=command)
+        train(
+            args.image_dir,
+            args.out,
+            synthetic=args.synthetic,
+            views=args.views,
+            holdout=args.holdout,
+            seed=args.seed,
+            cache_dir=None if args.no_cache else args.cache,
+            tune=args.tune,
+            log=print,
+            command=command,
+        )
     except (OSError, ValueError) as exc:  # a missing folder or file, an unreadable photo, a bad layout
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -14,6 +14,7 @@ Command line (ui/cli.py):
     claimbot text train [--corpus FILE.csv] [--out PATH]
     claimbot text corpus [--out DIR]
 """
+
 from __future__ import annotations
 
 from claims.complaint.reader import (

@@ -14,7 +14,10 @@ Columns: text, intent (refund/replacement/unspecified), wants_human (1/0), frust
 Each message's side of the split is fixed by a hash of its text (about 20% test); the test file is never used
 for tuning. Training and evaluation read the files through `read_rows`, `parse_bool` and `parse_damage`;
 serving never imports this module.
+
+Long: the generator and the CSV reader share one label vocabulary; the sentence pools are already apart.
 """
+
 from __future__ import annotations
 
 import csv
@@ -24,11 +27,47 @@ import re
 from pathlib import Path
 
 from claims.complaint.corpus_templates import (
-    ITEMS, SHOPS, AIRLINES, COURIERS, DAMAGE_SENTENCES, NO_DAMAGE_SENTENCES, ITEM_FINE_AFTER, OTHER_PROBLEMS,
-    AIRLINE_PROBLEMS, OTHER_DOMAIN_PROBLEMS, REFUND, REPLACEMENT, NEGATED_TO_REPLACEMENT, NEGATED_TO_REFUND,
-    UNSPECIFIED_ASKS, HUMAN_POLITE, HUMAN_FURIOUS, HUMAN_CHATBOT, HUMAN_HARD_NEGATIVES, ANGRY, SARCASM, CALM,
-    SARC_POS, SARC_FACT, SARC_FORMS, ANGRY_OPEN, ANGRY_FACT, CALM_EXTRA, OPENERS, CLOSINGS, ANGRY_TAGS, CALM_TAGS,
-    CONTEXT, POSITIVE, NEUTRAL, POS_OPEN, POS_DETAIL, POS_CLOSE, TYPO_SWAPS, CALM_NEGATED, NON_NATIVE,
+    AIRLINE_PROBLEMS,
+    AIRLINES,
+    ANGRY,
+    ANGRY_FACT,
+    ANGRY_OPEN,
+    ANGRY_TAGS,
+    CALM,
+    CALM_EXTRA,
+    CALM_NEGATED,
+    CALM_TAGS,
+    CLOSINGS,
+    CONTEXT,
+    COURIERS,
+    DAMAGE_SENTENCES,
+    HUMAN_CHATBOT,
+    HUMAN_FURIOUS,
+    HUMAN_HARD_NEGATIVES,
+    HUMAN_POLITE,
+    ITEM_FINE_AFTER,
+    ITEMS,
+    NEGATED_TO_REFUND,
+    NEGATED_TO_REPLACEMENT,
+    NEUTRAL,
+    NO_DAMAGE_SENTENCES,
+    NON_NATIVE,
+    OPENERS,
+    OTHER_DOMAIN_PROBLEMS,
+    OTHER_PROBLEMS,
+    POS_CLOSE,
+    POS_DETAIL,
+    POS_OPEN,
+    POSITIVE,
+    REFUND,
+    REPLACEMENT,
+    SARC_FACT,
+    SARC_FORMS,
+    SARC_POS,
+    SARCASM,
+    SHOPS,
+    TYPO_SWAPS,
+    UNSPECIFIED_ASKS,
 )
 from claims.complaint.reader import DATA_DIR
 from vision_models.labels import DAMAGE_LABELS
@@ -38,8 +77,14 @@ TEST_FRACTION = 0.2
 N_TEMPLATE = 2000
 COLUMNS = ("text", "intent", "wants_human", "frustrated", "sentiment", "damage_types", "source")
 
-_DAMAGE_CODES = {"c": "crushed_packaging", "t": "torn_packaging", "w": "water_damage", "b": "broken",
-                 "s": "surface_damage", "n": "no_damage"}
+_DAMAGE_CODES = {
+    "c": "crushed_packaging",
+    "t": "torn_packaging",
+    "w": "water_damage",
+    "b": "broken",
+    "s": "surface_damage",
+    "n": "no_damage",
+}
 _INTENT_CODES = {"r": "refund", "x": "replacement", "u": "unspecified"}
 _SENT_CODES = {"-": "neg", "0": "neu", "+": "pos"}
 
@@ -81,6 +126,7 @@ def read_rows(path: Path) -> list[dict[str, str]]:
 
 # --- generating ---------------------------------------------------------------------------------
 
+
 def read_handwritten(path: Path | None = None) -> list[dict[str, str]]:
     """Lines `INTENT H F S DAMAGE | text`, e.g. `r 1 1 - bc | Box crushed, mug broken. Refund + a human NOW`."""
     path = path or DATA_DIR / "handwritten.txt"
@@ -94,21 +140,28 @@ def read_handwritten(path: Path | None = None) -> list[dict[str, str]]:
             raise ValueError(f"handwritten.txt line {n}: expected 'INTENT H F S [DAMAGE] | text'")
         intent, human, frus, sent = parts[:4]
         damage = parts[4] if len(parts) == 5 else ""
-        rows.append({
-            "text": text.strip().replace("\\n", "\n"),
-            "intent": _INTENT_CODES[intent],
-            "wants_human": str(int(human)),
-            "frustrated": str(int(frus)),
-            "sentiment": _SENT_CODES[sent],
-            "damage_types": ";".join(sorted(_DAMAGE_CODES[c] for c in damage if c != "-")),
-            "source": "handwritten",
-        })
+        rows.append(
+            {
+                "text": text.strip().replace("\\n", "\n"),
+                "intent": _INTENT_CODES[intent],
+                "wants_human": str(int(human)),
+                "frustrated": str(int(frus)),
+                "sentiment": _SENT_CODES[sent],
+                "damage_types": ";".join(sorted(_DAMAGE_CODES[c] for c in damage if c != "-")),
+                "source": "handwritten",
+            }
+        )
     return rows
 
 
 def _fill(s: str, rng: random.Random, item: str) -> str:
-    return s.format(item=item, shop=rng.choice(SHOPS), airline=rng.choice(AIRLINES), num=rng.randint(10000, 99999),
-                    courier=rng.choice(COURIERS))
+    return s.format(
+        item=item,
+        shop=rng.choice(SHOPS),
+        airline=rng.choice(AIRLINES),
+        num=rng.randint(10000, 99999),
+        courier=rng.choice(COURIERS),
+    )
 
 
 def _sentence(s: str) -> str:
@@ -247,24 +300,50 @@ def _complaint(rng: random.Random) -> dict[str, str]:
     if frustrated and rng.random() < 0.15:
         text = text.replace(".", "!!!", 1)
     text = _noise(text, rng)
-    return {"text": text, "intent": intent, "wants_human": str(human), "frustrated": str(int(frustrated)),
-            "sentiment": "neg", "damage_types": ";".join(sorted(labels)), "source": "template"}
+    return {
+        "text": text,
+        "intent": intent,
+        "wants_human": str(human),
+        "frustrated": str(int(frustrated)),
+        "sentiment": "neg",
+        "damage_types": ";".join(sorted(labels)),
+        "source": "template",
+    }
 
 
 def _short(rng: random.Random) -> dict[str, str]:
     """Chatbot-style and tweet-style one-liners, positive messages, neutral questions."""
     item = rng.choice(ITEMS)
     r = rng.random()
-    row = {"intent": "unspecified", "wants_human": "0", "frustrated": "0", "sentiment": "neu", "damage_types": "",
-           "source": "template"}
+    row = {
+        "intent": "unspecified",
+        "wants_human": "0",
+        "frustrated": "0",
+        "sentiment": "neu",
+        "damage_types": "",
+        "source": "template",
+    }
     if r < 0.06:
         row.update(text=_sarcasm(rng, item), frustrated="1", sentiment="neg")
         if rng.random() < 0.5:
             row["text"] = rng.choice(SHOPS + AIRLINES) + " " + row["text"]
-        row["damage_types"] = next((lbl for word, lbl in (("broken", "broken"), ("pieces", "broken"),
-                                    ("cracked", "broken"), ("soaked", "water_damage"), ("scratch", "surface_damage"),
-                                    ("crushed", "crushed_packaging"), ("dented", "surface_damage"),
-                                    ("box that looks", "crushed_packaging")) if word in row["text"]), "")
+        row["damage_types"] = next(
+            (
+                lbl
+                for word, lbl in (
+                    ("broken", "broken"),
+                    ("pieces", "broken"),
+                    ("cracked", "broken"),
+                    ("soaked", "water_damage"),
+                    ("scratch", "surface_damage"),
+                    ("crushed", "crushed_packaging"),
+                    ("dented", "surface_damage"),
+                    ("box that looks", "crushed_packaging"),
+                )
+                if word in row["text"]
+            ),
+            "",
+        )
     elif r < 0.22:
         row.update(text=rng.choice(HUMAN_CHATBOT), wants_human="1", sentiment="neu")
         if rng.random() < 0.2:
@@ -292,14 +371,31 @@ def _short(rng: random.Random) -> dict[str, str]:
     elif r < 0.7:
         text, intent, _ = rng.choice(CALM_NEGATED)
         text = _fill(text, rng, item)
-        damage = next((lbl for word, lbl in (("crushed", "crushed_packaging"), ("cracked", "broken"),
-                       ("broken", "broken"), ("scratch", "surface_damage"), ("dented", "surface_damage"))
-                       if word in text), "")
+        damage = next(
+            (
+                lbl
+                for word, lbl in (
+                    ("crushed", "crushed_packaging"),
+                    ("cracked", "broken"),
+                    ("broken", "broken"),
+                    ("scratch", "surface_damage"),
+                    ("dented", "surface_damage"),
+                )
+                if word in text
+            ),
+            "",
+        )
         row.update(text=text, intent=intent, sentiment="neg", damage_types=damage)
     elif r < 0.85:
         text, intent, human, frus, damage = rng.choice(NON_NATIVE)
-        row.update(text=_fill(text, rng, item), intent=intent, wants_human=str(human), frustrated=str(frus),
-                   sentiment="neg", damage_types=damage)
+        row.update(
+            text=_fill(text, rng, item),
+            intent=intent,
+            wants_human=str(human),
+            frustrated=str(frus),
+            sentiment="neg",
+            damage_types=damage,
+        )
     else:
         label = rng.choice(list(DAMAGE_SENTENCES))
         text = _sentence(_fill(rng.choice(DAMAGE_SENTENCES[label]), rng, item))
@@ -323,7 +419,7 @@ def split(rows: list[dict[str, str]]) -> tuple[list[dict], list[dict]]:
     """A message's side depends only on its own text (a stable hash), so adding messages never moves old ones."""
     train, test = [], []
     for row in rows:
-        digest = hashlib.sha256(f"{SEED}:{row['text']}".encode("utf-8")).digest()
+        digest = hashlib.sha256(f"{SEED}:{row['text']}".encode()).digest()
         (test if digest[0] < 256 * TEST_FRACTION else train).append(row)
     return train, test
 
@@ -352,5 +448,10 @@ def generate(out_dir: Path | str | None = None, *, handwritten: Path | str | Non
     train_path, test_path = out_dir / "complaints_train.csv", out_dir / "complaints_test.csv"
     write(train, train_path)
     write(test, test_path)
-    return {"train": train_path, "test": test_path, "n_train": len(train), "n_test": len(test),
-            "n_handwritten": sum(r["source"] == "handwritten" for r in rows)}
+    return {
+        "train": train_path,
+        "test": test_path,
+        "n_train": len(train),
+        "n_test": len(test),
+        "n_handwritten": sum(r["source"] == "handwritten" for r in rows),
+    }

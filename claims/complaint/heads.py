@@ -4,6 +4,7 @@ One multinomial logistic regression per signal. Weights are stored as plain arra
 feature standardisation beside them, so serving needs numpy and nothing else. Fitting them is
 `claims.complaint.training.fit_heads`, which serving never imports.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -53,10 +54,11 @@ class Heads:
         np.savez_compressed(path, **arrays)
 
     @classmethod
-    def load(cls, path: Path) -> "Heads":
+    def load(cls, path: Path) -> Heads:
         with np.load(path) as data:
             weights = {
                 name: (data[f"{name}__w"].astype(np.float32), data[f"{name}__b"].astype(np.float32))
-                for name in HEAD_CLASSES if f"{name}__w" in data
+                for name in HEAD_CLASSES
+                if f"{name}__w" in data
             }
             return cls(mean=data["mean"], std=data["std"], weights=weights)

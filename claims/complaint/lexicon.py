@@ -4,7 +4,10 @@ Everything here is plain `re` and works on the original text, so every evidence 
 the customer wrote (the review tab highlights it). The learned heads see these signals as features; the few
 rules that are reliable on their own (an explicit request for a person, an explicit "refund") also decide
 directly in `claims.complaint`.
+
+Long: one set of patterns per signal, kept together so each pattern sits next to its negation rule.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,10 +27,10 @@ _CLAUSE_BREAK = re.compile(r"[.!?;,:\n]|\b(?:but|however|though|although|so|and 
 
 def _negated(text: str, start: int, window: int = 40) -> bool:
     """True when a negator sits in the same clause within `window` characters before `start`."""
-    before = text[max(0, start - window):start]
+    before = text[max(0, start - window) : start]
     breaks = list(_CLAUSE_BREAK.finditer(before))
     if breaks:
-        before = before[breaks[-1].end():]
+        before = before[breaks[-1].end() :]
     return bool(_NEGATORS.search(before))
 
 
@@ -206,18 +209,18 @@ _DAMAGE_PATTERNS: dict[str, list[str]] = {
     "water_damage": [
         r"\b(?:wet|soaked|soaking|sodden|soggy|damp|drenched|waterlogged|water[- ]?damaged?|water[- ]?stain\w*|"
         r"water stains?|mou?ld(?:y|ed)?|mildew\w*|rain[- ]?soaked|rained on|in the rain|puddle|moist|"
-        r"dripping|water (?:inside|got in|everywhere|all over))\b",
+        r"dripping|water (?:inside|got in|everywhere|all over))\b"
     ],
     "broken": [
         r"\b(?:broken|broke|busted|cracked|crack|cracks|shattered|shatter|smashed|snapped|in (?:\w+ )?pieces|"
         r"pieces|split in (?:two|half)|fell apart|falling apart|came apart|chipped|chip|bust|destroyed|"
         r"demolished|in bits|in shards|shards|ruined|dead on arrival|doa|fractured|bent|warped|"
-        r"snapped off|came off|fell off|ripped off|leg (?:is )?(?:off|loose))\b",
+        r"snapped off|came off|fell off|ripped off|leg (?:is )?(?:off|loose))\b"
     ],
     "surface_damage": [
         r"\b(?:scratch(?:ed|es|y)?|scuff(?:ed|s|ing)?|scrape[sd]?|scraped|gouge[sd]?|dinged|ding|dings|"
         r"marks?|marked|stain(?:ed|s)?|discolou?r(?:ed|ation)|blemish\w*|nick(?:ed|s)?|dent(?:ed|s)? (?:on|in) the (?!box|package|parcel|packaging|carton)\w+|"
-        r"scratches|chipped paint|paint (?:chipped|peeling|scratched)|scuffs)\b",
+        r"scratches|chipped paint|paint (?:chipped|peeling|scratched)|scuffs)\b"
     ],
     "no_damage": [
         r"\b(?:arrived|came|is|was|looks?|seems?|everything(?:'s| is)?|item(?:'s| is)?|product(?:'s| is)?)\s+"
@@ -239,15 +242,21 @@ _ITEM_FINE_RE = re.compile(
 # "Got the refund, thanks": a resolution mentioned as received is not a request for it.
 _RECEIVED_BEFORE = re.compile(
     r"\b(?:got|received|receive|thanks for|thank you for|for the (?:quick |fast |speedy )?|approved|processed|"
-    r"issued)\s+(?:the |my |your |a |quick |fast )?$", _F)
+    r"issued)\s+(?:the |my |your |a |quick |fast )?$",
+    _F,
+)
 _RECEIVED_AFTER = re.compile(
     r"^\s*(?:arrived|came|came through|went through|has arrived|has come|is here|was quick|was fast|"
-    r"hit my|showed up|already)\b", _F)
+    r"hit my|showed up|already)\b",
+    _F,
+)
 
 
 def _received(text: str, m: re.Match) -> bool:
-    return bool(_RECEIVED_BEFORE.search(text[max(0, m.start() - 30):m.start()])
-                or _RECEIVED_AFTER.search(text[m.end():m.end() + 25]))
+    return bool(
+        _RECEIVED_BEFORE.search(text[max(0, m.start() - 30) : m.start()])
+        or _RECEIVED_AFTER.search(text[m.end() : m.end() + 25])
+    )
 
 
 @dataclass
@@ -316,7 +325,8 @@ def read(text: str) -> Lexical:
         lex.human_negated = [m.group(0) for m in negations]
         neg_spans = [(m.start(), m.end()) for m in negations]
         lex.human = [
-            phrase for phrase, (s, e) in zip(lex.human, human_spans)
+            phrase
+            for phrase, (s, e) in zip(lex.human, human_spans)
             if _NOT_A_BOT.search(phrase) or not any(ns <= s < ne + 20 for ns, ne in neg_spans)
         ]
 
@@ -337,7 +347,11 @@ def read(text: str) -> Lexical:
     lex.sarcasm = [m.group(0) for m in _find(_SARCASM_RE, text)]
 
     lex.emphasis = [m.group(0) for m in _REPEAT_PUNCT.finditer(text)]
-    caps = [w for w in _CAPS_WORD.findall(text) if w not in {"USPS", "UPS", "DHL", "TV", "USB", "LED", "DOA", "FYI", "ASAP", "OK"}]
+    caps = [
+        w
+        for w in _CAPS_WORD.findall(text)
+        if w not in {"USPS", "UPS", "DHL", "TV", "USB", "LED", "DOA", "FYI", "ASAP", "OK"}
+    ]
     lex.caps_ratio = len(caps) / max(1, lex.n_words)
     lex.emphasis += caps[:5]
     lex.emphasis += [ch for ch in text if ch in _NEG_EMOJI][:5]
@@ -360,29 +374,70 @@ def read(text: str) -> Lexical:
 
 
 FEATURE_NAMES: tuple[str, ...] = (
-    "human", "human_negated", "refund", "refund_negated", "replacement", "replacement_negated",
-    "anger", "calm", "positive", "problem", "sarcasm", "emphasis", "pos_emoji", "caps_ratio",
-    "exclaims", "questions", "vader_compound", "vader_neg", "vader_pos", "short",
-    "dmg_crushed_packaging", "dmg_torn_packaging", "dmg_water_damage", "dmg_broken", "dmg_surface_damage",
-    "dmg_no_damage", "strong_anger", "received", "sarcasm_with_problem",
+    "human",
+    "human_negated",
+    "refund",
+    "refund_negated",
+    "replacement",
+    "replacement_negated",
+    "anger",
+    "calm",
+    "positive",
+    "problem",
+    "sarcasm",
+    "emphasis",
+    "pos_emoji",
+    "caps_ratio",
+    "exclaims",
+    "questions",
+    "vader_compound",
+    "vader_neg",
+    "vader_pos",
+    "short",
+    "dmg_crushed_packaging",
+    "dmg_torn_packaging",
+    "dmg_water_damage",
+    "dmg_broken",
+    "dmg_surface_damage",
+    "dmg_no_damage",
+    "strong_anger",
+    "received",
+    "sarcasm_with_problem",
 )
 
 
 def features(text: str, lex: Lexical) -> list[float]:
     """Numeric lexical features in the order of FEATURE_NAMES, each roughly in [0, 1]."""
+
     def sat(n: int, k: float = 2.0) -> float:
         return min(1.0, n / k)
 
     return [
-        sat(len(lex.human), 1), sat(len(lex.human_negated), 1), sat(len(lex.refund), 1),
-        sat(len(lex.refund_negated), 1), sat(len(lex.replacement), 1), sat(len(lex.replacement_negated), 1),
-        sat(len(lex.anger), 3), sat(len(lex.calm), 2), sat(len(lex.positive), 3), sat(len(lex.problem), 3),
-        sat(len(lex.sarcasm), 1), sat(len(lex.emphasis), 3), sat(len(lex.pos_emoji), 1),
-        min(1.0, lex.caps_ratio * 3), sat(text.count("!"), 3), sat(text.count("?"), 2),
-        lex.vader.get("compound", 0.0), lex.vader.get("neg", 0.0), lex.vader.get("pos", 0.0),
+        sat(len(lex.human), 1),
+        sat(len(lex.human_negated), 1),
+        sat(len(lex.refund), 1),
+        sat(len(lex.refund_negated), 1),
+        sat(len(lex.replacement), 1),
+        sat(len(lex.replacement_negated), 1),
+        sat(len(lex.anger), 3),
+        sat(len(lex.calm), 2),
+        sat(len(lex.positive), 3),
+        sat(len(lex.problem), 3),
+        sat(len(lex.sarcasm), 1),
+        sat(len(lex.emphasis), 3),
+        sat(len(lex.pos_emoji), 1),
+        min(1.0, lex.caps_ratio * 3),
+        sat(text.count("!"), 3),
+        sat(text.count("?"), 2),
+        lex.vader.get("compound", 0.0),
+        lex.vader.get("neg", 0.0),
+        lex.vader.get("pos", 0.0),
         1.0 if lex.n_words <= 4 else 0.0,
-        *(sat(len(lex.damage.get(lbl, ())), 1) for lbl in (
-            "crushed_packaging", "torn_packaging", "water_damage", "broken", "surface_damage", "no_damage")),
-        sat(len(lex.strong_anger), 2), sat(len(lex.received), 1),
+        *(
+            sat(len(lex.damage.get(lbl, ())), 1)
+            for lbl in ("crushed_packaging", "torn_packaging", "water_damage", "broken", "surface_damage", "no_damage")
+        ),
+        sat(len(lex.strong_anger), 2),
+        sat(len(lex.received), 1),
         1.0 if lex.sarcasm and (lex.problem or lex.damage) else 0.0,
     ]

@@ -5,14 +5,18 @@ analysis; importing this module loads no model) and read by a lexicon (`lexicon`
 tone markers, damage words). Small logistic-regression heads (`heads`) trained on the project's own corpus
 (`claims/complaint/data/`) combine both. Two lexical rules are trusted on their own because they are reliable:
 an explicit, non-negated request for a person, and an explicit, one-sided request for a refund or a replacement.
+
+Long: reading one message is one pipeline (lexicon, heads, rules, summary) whose order matters;
+splitting it would hide that order.
 """
+
 from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -98,6 +102,7 @@ def read_batch(texts: Sequence[str], heads: Heads | None) -> list[ComplaintAnaly
 
 
 # --- combining heads and rules -----------------------------------------------------------------
+
 
 def _binary(row: dict | None, name: str) -> float | None:
     return None if row is None or name not in row else float(row[name][1])
@@ -217,22 +222,165 @@ def _unique(phrases: list[str]) -> tuple[str, ...]:
 # --- summary -----------------------------------------------------------------------------------
 
 _ITEMS = (
-    "mug", "cup", "glass", "glasses", "vase", "plate", "plates", "bowl", "bowls", "lamp", "mirror", "frame",
-    "picture frame", "tv", "television", "monitor", "screen", "laptop", "phone", "tablet", "ipad", "iphone",
-    "camera", "lens", "headphones", "earbuds", "speaker", "keyboard", "mouse", "printer", "router", "console",
-    "controller", "watch", "chair", "table", "desk", "shelf", "bookshelf", "sofa", "couch", "bed", "mattress",
-    "dresser", "cabinet", "drawer", "stool", "bike", "bicycle", "helmet", "blender", "kettle", "toaster",
-    "microwave", "coffee maker", "coffee machine", "espresso machine", "pan", "pot", "teapot", "jar",
-    "bottle", "wine", "perfume", "candle", "book", "books", "puzzle", "toy", "lego", "doll", "guitar",
-    "violin", "piano", "keyboard", "shoes", "boots", "jacket", "dress", "shirt", "sweater", "bag", "handbag",
-    "backpack", "suitcase", "luggage", "umbrella", "tiles", "sink", "toilet", "faucet", "fan", "heater",
-    "vacuum", "hoover", "fridge", "freezer", "oven", "washing machine", "dishwasher", "clock", "figurine",
-    "statue", "sculpture", "ornament", "ornaments", "teacup", "teacups", "dinner set", "tea set", "aquarium",
-    "fish tank", "drone", "projector", "charger", "cable", "ring", "necklace", "bracelet", "earrings",
-    "sunglasses", "glasses", "cake", "cookies", "flowers", "plant", "pot plant", "planter", "rug", "curtains",
-    "pillow", "duvet", "blanket", "painting", "print", "poster", "canvas", "records", "vinyl", "record",
-    "cd", "dvd", "game", "skateboard", "scooter", "stroller", "pram", "crib", "high chair", "grill", "bbq",
-    "flight", "bag", "baggage", "seat", "order", "delivery", "package", "parcel",
+    "mug",
+    "cup",
+    "glass",
+    "glasses",
+    "vase",
+    "plate",
+    "plates",
+    "bowl",
+    "bowls",
+    "lamp",
+    "mirror",
+    "frame",
+    "picture frame",
+    "tv",
+    "television",
+    "monitor",
+    "screen",
+    "laptop",
+    "phone",
+    "tablet",
+    "ipad",
+    "iphone",
+    "camera",
+    "lens",
+    "headphones",
+    "earbuds",
+    "speaker",
+    "keyboard",
+    "mouse",
+    "printer",
+    "router",
+    "console",
+    "controller",
+    "watch",
+    "chair",
+    "table",
+    "desk",
+    "shelf",
+    "bookshelf",
+    "sofa",
+    "couch",
+    "bed",
+    "mattress",
+    "dresser",
+    "cabinet",
+    "drawer",
+    "stool",
+    "bike",
+    "bicycle",
+    "helmet",
+    "blender",
+    "kettle",
+    "toaster",
+    "microwave",
+    "coffee maker",
+    "coffee machine",
+    "espresso machine",
+    "pan",
+    "pot",
+    "teapot",
+    "jar",
+    "bottle",
+    "wine",
+    "perfume",
+    "candle",
+    "book",
+    "books",
+    "puzzle",
+    "toy",
+    "lego",
+    "doll",
+    "guitar",
+    "violin",
+    "piano",
+    "keyboard",
+    "shoes",
+    "boots",
+    "jacket",
+    "dress",
+    "shirt",
+    "sweater",
+    "bag",
+    "handbag",
+    "backpack",
+    "suitcase",
+    "luggage",
+    "umbrella",
+    "tiles",
+    "sink",
+    "toilet",
+    "faucet",
+    "fan",
+    "heater",
+    "vacuum",
+    "hoover",
+    "fridge",
+    "freezer",
+    "oven",
+    "washing machine",
+    "dishwasher",
+    "clock",
+    "figurine",
+    "statue",
+    "sculpture",
+    "ornament",
+    "ornaments",
+    "teacup",
+    "teacups",
+    "dinner set",
+    "tea set",
+    "aquarium",
+    "fish tank",
+    "drone",
+    "projector",
+    "charger",
+    "cable",
+    "ring",
+    "necklace",
+    "bracelet",
+    "earrings",
+    "sunglasses",
+    "glasses",
+    "cake",
+    "cookies",
+    "flowers",
+    "plant",
+    "pot plant",
+    "planter",
+    "rug",
+    "curtains",
+    "pillow",
+    "duvet",
+    "blanket",
+    "painting",
+    "print",
+    "poster",
+    "canvas",
+    "records",
+    "vinyl",
+    "record",
+    "cd",
+    "dvd",
+    "game",
+    "skateboard",
+    "scooter",
+    "stroller",
+    "pram",
+    "crib",
+    "high chair",
+    "grill",
+    "bbq",
+    "flight",
+    "bag",
+    "baggage",
+    "seat",
+    "order",
+    "delivery",
+    "package",
+    "parcel",
 )
 _ITEM_RE = re.compile(
     r"\b(" + "|".join(sorted({re.escape(i) for i in _ITEMS}, key=len, reverse=True)) + r")\b", re.IGNORECASE
@@ -251,10 +399,39 @@ _DAMAGE_WORDS = {
 # "my cutting board arrived cracked": the words between a determiner and a verb name the item.
 _SUBJECT_RE = re.compile(
     r"\b(?:my|the|our|their|this|these)\s+((?:[a-z-]+\s+){0,2}?[a-z-]{3,})\s+"
-    r"(?:arrived|came|is|was|are|were|has|had|got|looks?|showed up|turned up)\b", re.IGNORECASE)
-_NOT_ITEMS = {"box", "boxes", "package", "packaging", "parcel", "carton", "envelope", "delivery", "order", "driver",
-              "courier", "tracking", "item", "product", "thing", "one", "first one", "refund", "replacement",
-              "tape", "outer box", "shipping box", "wrapping", "agent", "bot", "chat", "website", "app"}
+    r"(?:arrived|came|is|was|are|were|has|had|got|looks?|showed up|turned up)\b",
+    re.IGNORECASE,
+)
+_NOT_ITEMS = {
+    "box",
+    "boxes",
+    "package",
+    "packaging",
+    "parcel",
+    "carton",
+    "envelope",
+    "delivery",
+    "order",
+    "driver",
+    "courier",
+    "tracking",
+    "item",
+    "product",
+    "thing",
+    "one",
+    "first one",
+    "refund",
+    "replacement",
+    "tape",
+    "outer box",
+    "shipping box",
+    "wrapping",
+    "agent",
+    "bot",
+    "chat",
+    "website",
+    "app",
+}
 
 
 def _item(text: str) -> str:
@@ -269,8 +446,9 @@ def _item(text: str) -> str:
     return found[0] if found else ""
 
 
-def summarize(text: str, intent: str, wants_human: bool, frustration: float, sentiment: float,
-              damage: Sequence[str]) -> str:
+def summarize(
+    text: str, intent: str, wants_human: bool, frustration: float, sentiment: float, damage: Sequence[str]
+) -> str:
     """One line for the reviewer: tone, what happened to which item, what they want."""
     if frustration >= 0.8:
         tone = "Angry"

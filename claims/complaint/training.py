@@ -12,13 +12,14 @@ Evaluation columns: `text` plus any of `intent` (refund / replacement / unspecif
 `frustrated` (1/0, true/false, yes/no), `damage_types` (`;`-separated taxonomy labels) and `sentiment`
 (pos / neg / neu; only pos and neg rows count for the sign accuracy).
 """
+
 from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timezone
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -35,8 +36,14 @@ L2 = 1e-2
 
 # --- fitting ------------------------------------------------------------------------------------
 
+
 def fit_softmax(
-    x: np.ndarray, y: np.ndarray, n_classes: int, l2: float = L2, steps: int = 600, lr: float = 0.05,
+    x: np.ndarray,
+    y: np.ndarray,
+    n_classes: int,
+    l2: float = L2,
+    steps: int = 600,
+    lr: float = 0.05,
     class_weight: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Multinomial logistic regression by full-batch Adam; `x` is already standardised."""
@@ -123,7 +130,7 @@ def train(corpus: Path | str | None = None, *, out: Path | str | None = None, l2
         "train_file": corpus.name,
         "n_train": len(rows),
         "label_counts": {k: np.bincount(v).tolist() for k, v in labels.items()},
-        "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
     return card
@@ -131,12 +138,20 @@ def train(corpus: Path | str | None = None, *, out: Path | str | None = None, l2
 
 # --- evaluating ---------------------------------------------------------------------------------
 
+
 def prf(tp: int, fp: int, fn: int) -> dict[str, float]:
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
-            "support": tp + fn, "tp": tp, "fp": fp, "fn": fn}
+    return {
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f1, 4),
+        "support": tp + fn,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+    }
 
 
 def _binary_scores(truth: Iterable[bool], pred: Iterable[bool]) -> dict[str, float]:

@@ -1,6 +1,7 @@
 """ClaimService: one claim end to end and the review operations, split by job:
 
     _intake     the customer's side: file, read, add to a claim, ask for a person
+    _evidence   what a decision rests on: the models' look at the photos, the evidence read in the transaction
     _review     the reviewer's side: queue, case, decision, photo labels
     _reporting  dashboard figures and the labelled-photo export
     _models     the vision and text models, loaded once on first use
@@ -11,6 +12,7 @@ Photos are checked by `claims.photos`, the decision comes from the pure `claims.
 from `claims.messages`, the allowed moves from `claims.lifecycle`, and every change of a claim is written
 with its thread message and audit event in one store transaction.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -32,21 +34,32 @@ class ClaimService(Intake, Review, Reporting):
     """See the module docstring and docs/api.md. Open with `ClaimService.open(path)`."""
 
     def __init__(
-        self, store: Store, settings: Settings, *, photo_root: str | Path,
-        vision: VisionModel | None = None, text: TextModel | None = None,
+        self,
+        store: Store,
+        settings: Settings,
+        *,
+        photo_root: str | Path,
+        vision: VisionModel | None = None,
+        text: TextModel | None = None,
     ):
         super().__init__(store, settings, photo_root=photo_root, models=Models(settings, vision, text))
-        self._text_pool = ThreadPoolExecutor(max_workers=max(1, settings.concurrency_limit),
-                                             thread_name_prefix="claimbot-text")
+        self._text_pool = ThreadPoolExecutor(
+            max_workers=max(1, settings.concurrency_limit), thread_name_prefix="claimbot-text"
+        )
         self._tempdir: str | None = None
         # Set when this open created the one random reviewer account: (name, password), shown once.
         self.generated_reviewer = accounts.ensure_accounts(store, settings)
 
     @classmethod
     def open(
-        cls, path: str | Path | None = None, settings: Settings | None = None,
-        vision: VisionModel | None = None, text: TextModel | None = None, *, demo: bool = False,
-    ) -> "ClaimService":
+        cls,
+        path: str | Path | None = None,
+        settings: Settings | None = None,
+        vision: VisionModel | None = None,
+        text: TextModel | None = None,
+        *,
+        demo: bool = False,
+    ) -> ClaimService:
         """Open (creating and migrating if needed) the store at `path`; photos live in `photos/` beside it.
         `demo=True` adds the demo orders (public test data: never on a real deployment)."""
         settings = settings or load_settings()
@@ -73,7 +86,7 @@ class ClaimService(Intake, Review, Reporting):
         if self._tempdir:
             shutil.rmtree(self._tempdir, ignore_errors=True)
 
-    def __enter__(self) -> "ClaimService":
+    def __enter__(self) -> ClaimService:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -1,5 +1,6 @@
 """What every part of the service shares: the store, settings, photo store and models; looking a claim up;
 and `apply_decision`, the one place a claim's status changes, inside the caller's write transaction."""
+
 from __future__ import annotations
 
 import hashlib
@@ -70,16 +71,27 @@ class ServiceBase:
     # --- the one writer of a claim's status ------------------------------------------------------
 
     def _decision_values(
-        self, claim: ClaimRecord | None, decision: Decision, *, order: Order | None, claim_id: str,
-        now: datetime, complaint: ComplaintAnalysis | None, signals: Sequence[FraudSignal] | None,
+        self,
+        claim: ClaimRecord | None,
+        decision: Decision,
+        *,
+        order: Order | None,
+        claim_id: str,
+        now: datetime,
+        complaint: ComplaintAnalysis | None,
+        signals: Sequence[FraudSignal] | None,
         versions: dict[str, str] | None,
     ) -> dict:
         text = decision.customer_message or messages.compose(
             decision, claim_id=claim_id, order=order, settings=self.settings
         )
         values: dict = {
-            "resolution": decision.resolution, "priority": decision.priority, "reasons": list(decision.reasons),
-            "message": text, "label": decision.label, "updated_at": iso(now),
+            "resolution": decision.resolution,
+            "priority": decision.priority,
+            "reasons": list(decision.reasons),
+            "message": text,
+            "label": decision.label,
+            "updated_at": iso(now),
         }
         if decision.status == "in_review":
             due = now + timedelta(hours=self.settings.sla_hours(decision.priority or "normal"))
@@ -98,10 +110,23 @@ class ServiceBase:
         return values
 
     def apply_decision(
-        self, tx: Store, claim: ClaimRecord | None, decision: Decision, *, order: Order | None, actor: str,
-        kind: str, now: datetime, new_claim: dict | None = None, complaint: ComplaintAnalysis | None = None,
-        signals: Sequence[FraudSignal] | None = None, versions: dict[str, str] | None = None,
-        detail: dict | None = None, thread_actor: str = "bot", thread_kind: str = "decision", author: str = "",
+        self,
+        tx: Store,
+        claim: ClaimRecord | None,
+        decision: Decision,
+        *,
+        order: Order | None,
+        actor: str,
+        kind: str,
+        now: datetime,
+        new_claim: dict | None = None,
+        complaint: ComplaintAnalysis | None = None,
+        signals: Sequence[FraudSignal] | None = None,
+        versions: dict[str, str] | None = None,
+        detail: dict | None = None,
+        thread_actor: str = "bot",
+        thread_kind: str = "decision",
+        author: str = "",
         before_announcing: Callable[[], None] | None = None,
     ) -> ClaimRecord:
         """Write a decision inside `tx`: the status (a compare-and-set on `claim.version`, checked against
@@ -113,8 +138,16 @@ class ServiceBase:
         claim's own message comes first in its thread)."""
         claim_id = claim.claim_id if claim is not None else new_claim["claim_id"]  # type: ignore[index]
         who = lifecycle.actor_kind(actor)
-        values = self._decision_values(claim, decision, order=order, claim_id=claim_id, now=now,
-                                       complaint=complaint, signals=signals, versions=versions)
+        values = self._decision_values(
+            claim,
+            decision,
+            order=order,
+            claim_id=claim_id,
+            now=now,
+            complaint=complaint,
+            signals=signals,
+            versions=versions,
+        )
         if claim is None:
             tx.insert_claim({**new_claim, **values, "status": decision.status}, actor=who)  # type: ignore[dict-item]
         else:
@@ -123,10 +156,19 @@ class ServiceBase:
             before_announcing()
         tx.add_message(claim_id, actor=thread_actor, kind=thread_kind, text=values["message"], author=author, at=now)
         tx.log_event(
-            claim_id, actor, kind, at=now, status=decision.status, reasons=decision.reasons,
-            model_versions=versions or {}, detail={
-                "resolution": decision.resolution, "priority": decision.priority, "label": decision.label,
-                "fraud_signals": [s.code for s in signals or ()], **(detail or {}),
+            claim_id,
+            actor,
+            kind,
+            at=now,
+            status=decision.status,
+            reasons=decision.reasons,
+            model_versions=versions or {},
+            detail={
+                "resolution": decision.resolution,
+                "priority": decision.priority,
+                "label": decision.label,
+                "fraud_signals": [s.code for s in signals or ()],
+                **(detail or {}),
             },
         )
         was_approved = claim is not None and claim.status in lifecycle.APPROVED

@@ -7,6 +7,7 @@ in this process or another), so two concurrent claims on one order cannot both p
 a claim is a compare-and-set on its version: if the claim changed while the models ran, the work is done
 again on what it now holds, and a reviewer's decision made meanwhile is never overwritten.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -19,25 +20,14 @@ from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 
-from claims import fraud, lifecycle, policy
+from claims import lifecycle
 from claims.errors import InvalidAction, InvalidInput, RateLimited
-from claims.models import (
-    ClaimRecord,
-    ClaimSubmission,
-    ComplaintAnalysis,
-    Decision,
-    Evidence,
-    Order,
-    PhotoEvidence,
-    PhotoQuality,
-    StoredPhoto,
-    utcnow,
-)
+from claims.models import ClaimRecord, ClaimSubmission, Decision, PhotoEvidence, utcnow
 from claims.photos import IncomingPhoto, PhotoSource, read_photos
-from claims.service._base import ServiceBase, dedupe, token_hash
+from claims.service._base import dedupe, token_hash
+from claims.service._evidence import EvidenceGathering, evidence_of, stored_of
 from claims.service._views import customer_texts, status_dict
 from claims.store import Store, iso
-from vision_models.labels import DamagePrediction
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 _ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"  # base32: no 0/1/8/9 to confuse with O/I/B/g
@@ -55,11 +45,15 @@ def _pydantic_message(error: ValidationError) -> str:
     return message.removeprefix("Value error, ")
 
 
-class Intake(ServiceBase):
+class Intake(EvidenceGathering):
     _text_pool: ThreadPoolExecutor
 
     def submit_claim(
-        self, order_id: str, email: str, description: str, photos: Sequence[PhotoSource] | None = (),
+        self,
+        order_id: str,
+        email: str,
+        description: str,
+        photos: Sequence[PhotoSource] | None = (),
         idempotency_key: str | None = None,
     ) -> dict:
         """File a claim and decide it. Returns the claim_status dict plus `access_token`."""
@@ -96,28 +90,61 @@ class Intake(ServiceBase):
             self._check_rate(tx, submission.email, now)
             order = tx.get_order(submission.order_id)
             evidence = self._evidence(
-                tx, claim_id, photo_evidence, stored, complaint, email=submission.email,
-                order_id=submission.order_id, order=order, now=now,
+                tx,
+                claim_id,
+                photo_evidence,
+                stored,
+                complaint,
+                email=submission.email,
+                order_id=submission.order_id,
+                order=order,
+                now=now,
             )
             decision = self._decide(tx, evidence, submission.order_id)
             self.photos.save_all(incoming)  # content-addressed and atomic; a rollback leaves only a spare file
             new_claim = {
-                "claim_id": claim_id, "order_id": submission.order_id, "email": submission.email,
-                "description": submission.description, "token_hash": token_hash(token), "created_at": iso(now),
+                "claim_id": claim_id,
+                "order_id": submission.order_id,
+                "email": submission.email,
+                "description": submission.description,
+                "token_hash": token_hash(token),
+                "created_at": iso(now),
             }
 
             def attach_what_the_customer_sent() -> None:
                 self._attach_photos(tx, claim_id, incoming, photo_facts)
-                tx.add_message(claim_id, actor="customer", kind="claim", text=submission.description,
-                               photos=[p.sha256 for p in incoming], at=now)
-                tx.log_event(claim_id, "customer", "submitted", at=now, detail={
-                    "order_id": submission.order_id, "photos": [p.sha256 for p in incoming],
-                    "idempotency_key": bool(key),
-                })
+                tx.add_message(
+                    claim_id,
+                    actor="customer",
+                    kind="claim",
+                    text=submission.description,
+                    photos=[p.sha256 for p in incoming],
+                    at=now,
+                )
+                tx.log_event(
+                    claim_id,
+                    "customer",
+                    "submitted",
+                    at=now,
+                    detail={
+                        "order_id": submission.order_id,
+                        "photos": [p.sha256 for p in incoming],
+                        "idempotency_key": bool(key),
+                    },
+                )
 
             self.apply_decision(
-                tx, None, decision, order=order, actor="system", kind="decided", now=now, new_claim=new_claim,
-                complaint=complaint, signals=evidence.fraud_signals, versions=versions,
+                tx,
+                None,
+                decision,
+                order=order,
+                actor="system",
+                kind="decided",
+                now=now,
+                new_claim=new_claim,
+                complaint=complaint,
+                signals=evidence.fraud_signals,
+                versions=versions,
                 before_announcing=attach_what_the_customer_sent,
             )
             if key:
@@ -137,19 +164,28 @@ class Intake(ServiceBase):
             claim = self._claim(claim_id)  # read inside the transaction: the decision rests on this version
             now = utcnow()
             decision = Decision(
-                status="in_review", priority="high", reasons=tuple(dedupe(["human_requested", *claim.reasons])),
-                label=claim.label, resolution=claim.resolution if claim.status in lifecycle.APPROVED else None,
+                status="in_review",
+                priority="high",
+                reasons=tuple(dedupe(["human_requested", *claim.reasons])),
+                label=claim.label,
+                resolution=claim.resolution if claim.status in lifecycle.APPROVED else None,
             )
             tx.add_message(claim_id, actor="customer", kind="human_requested", text=text, at=now)
             tx.update_claim(claim_id, human_requested=1)
             self.apply_decision(
-                tx, claim, decision, order=tx.get_order(claim.order_id), actor="customer", kind="human_requested",
-                now=now, detail={"previous_status": claim.status, "message": text},
+                tx,
+                claim,
+                decision,
+                order=tx.get_order(claim.order_id),
+                actor="customer",
+                kind="human_requested",
+                now=now,
+                detail={"previous_status": claim.status, "message": text},
             )
         return status_dict(self.store, self._claim(claim_id))
 
     def add_evidence(
-        self, claim_id: str, access_token: str, message: str = "", photos: Sequence[PhotoSource] | None = (),
+        self, claim_id: str, access_token: str, message: str = "", photos: Sequence[PhotoSource] | None = ()
     ) -> dict:
         """Append a message and/or photos to the thread and decide again with everything the claim holds."""
         first = self._claim_for(claim_id, access_token)
@@ -172,7 +208,9 @@ class Intake(ServiceBase):
             fresh = [photo for photo in incoming if photo.sha256 not in looked]
             for photo, verdict, facts in zip(fresh, *self._look_at(fresh)):
                 looked[photo.sha256] = (verdict, facts)
-            complaint = self.models.text.analyze("\n\n".join(customer_texts(self.store, claim_id) + ([text] if text else [])))
+            complaint = self.models.text.analyze(
+                "\n\n".join(customer_texts(self.store, claim_id) + ([text] if text else []))
+            )
             versions = self.models.versions()
             with self.store.transaction() as tx:
                 claim = self._claim(claim_id)
@@ -185,30 +223,59 @@ class Intake(ServiceBase):
                     seen = claim  # the claim moved on while the models ran: look again at what it holds now
                     continue
                 now = utcnow()
-                photo_evidence = [_evidence_of(row) for row in held] + [looked[p.sha256][0] for p in incoming]
-                stored = [_stored_of(row) for row in held] + [photo.to_stored() for photo in incoming]
+                photo_evidence = [evidence_of(row) for row in held] + [looked[p.sha256][0] for p in incoming]
+                stored = [stored_of(row) for row in held] + [photo.to_stored() for photo in incoming]
                 order = tx.get_order(claim.order_id)
                 evidence = self._evidence(
-                    tx, claim_id, photo_evidence, stored, complaint, email=claim.email, order_id=claim.order_id,
-                    order=order, now=now, human_requested=claim.human_requested,
+                    tx,
+                    claim_id,
+                    photo_evidence,
+                    stored,
+                    complaint,
+                    email=claim.email,
+                    order_id=claim.order_id,
+                    order=order,
+                    now=now,
+                    human_requested=claim.human_requested,
                 )
                 decision = self._decide(tx, evidence, claim.order_id)
                 if claim.reviewed and decision.status != "needs_more_photos":
                     # A person already took part (asked a question, or declined): the answer goes back to them.
                     decision = Decision(
-                        status="in_review", priority=decision.priority or claim.priority or "normal",
-                        reasons=tuple(dedupe(["customer_replied", *decision.reasons])), label=decision.label,
+                        status="in_review",
+                        priority=decision.priority or claim.priority or "normal",
+                        reasons=tuple(dedupe(["customer_replied", *decision.reasons])),
+                        label=decision.label,
                     )
                 self.photos.save_all(incoming)
                 self._attach_photos(tx, claim_id, incoming, [looked[p.sha256][1] for p in incoming], after=len(held))
-                tx.add_message(claim_id, actor="customer", kind="more_evidence", text=text,
-                               photos=[p.sha256 for p in incoming], at=now)
-                tx.log_event(claim_id, "customer", "evidence_added", at=now, status=claim.status, detail={
-                    "photos": [p.sha256 for p in incoming], "message_chars": len(text),
-                })
+                tx.add_message(
+                    claim_id,
+                    actor="customer",
+                    kind="more_evidence",
+                    text=text,
+                    photos=[p.sha256 for p in incoming],
+                    at=now,
+                )
+                tx.log_event(
+                    claim_id,
+                    "customer",
+                    "evidence_added",
+                    at=now,
+                    status=claim.status,
+                    detail={"photos": [p.sha256 for p in incoming], "message_chars": len(text)},
+                )
                 self.apply_decision(
-                    tx, claim, decision, order=order, actor="system", kind="decided", now=now,
-                    complaint=complaint, signals=evidence.fraud_signals, versions=versions,
+                    tx,
+                    claim,
+                    decision,
+                    order=order,
+                    actor="system",
+                    kind="decided",
+                    now=now,
+                    complaint=complaint,
+                    signals=evidence.fraud_signals,
+                    versions=versions,
                 )
                 break
         else:
@@ -228,8 +295,12 @@ class Intake(ServiceBase):
     # --- internals --------------------------------------------------------------------------------
 
     def _record_late_evidence(
-        self, tx: Store, claim: ClaimRecord, incoming: Sequence[IncomingPhoto],
-        looked: dict[str, tuple[PhotoEvidence, dict]], text: str,
+        self,
+        tx: Store,
+        claim: ClaimRecord,
+        incoming: Sequence[IncomingPhoto],
+        looked: dict[str, tuple[PhotoEvidence, dict]],
+        text: str,
     ) -> None:
         """Keep what the customer sent while the claim was being decided, without deciding again: that
         decision stands (a reviewer's is never overwritten), and "Talk to a person" is still there."""
@@ -239,14 +310,28 @@ class Intake(ServiceBase):
         incoming = [p for p in incoming if p.sha256 not in held_shas]
         self.photos.save_all(incoming)
         self._attach_photos(tx, claim.claim_id, incoming, [looked[p.sha256][1] for p in incoming], after=held)
-        tx.add_message(claim.claim_id, actor="customer", kind="more_evidence", text=text,
-                       photos=[p.sha256 for p in incoming], at=now)
-        tx.log_event(claim.claim_id, "customer", "evidence_after_review", at=now, status=claim.status, detail={
-            "photos": [p.sha256 for p in incoming], "message_chars": len(text),
-        })
+        tx.add_message(
+            claim.claim_id,
+            actor="customer",
+            kind="more_evidence",
+            text=text,
+            photos=[p.sha256 for p in incoming],
+            at=now,
+        )
+        tx.log_event(
+            claim.claim_id,
+            "customer",
+            "evidence_after_review",
+            at=now,
+            status=claim.status,
+            detail={"photos": [p.sha256 for p in incoming], "message_chars": len(text)},
+        )
 
     def _check_rate(self, reader: Store, email: str, now: datetime) -> None:
-        if reader.count_claims_by_email(email, now - timedelta(hours=1)) >= self.settings.submissions_per_email_per_hour:
+        if (
+            reader.count_claims_by_email(email, now - timedelta(hours=1))
+            >= self.settings.submissions_per_email_per_hour
+        ):
             raise RateLimited(
                 "We have received many claims from this email address in the last hour. "
                 "Please wait a little before sending another, or add to one of your existing claims."
@@ -255,7 +340,9 @@ class Intake(ServiceBase):
     def _validate_submission(self, order_id, email, description, idempotency_key) -> ClaimSubmission:
         try:
             submission = ClaimSubmission(
-                order_id=str(order_id or ""), email=str(email or ""), description=str(description or ""),
+                order_id=str(order_id or ""),
+                email=str(email or ""),
+                description=str(description or ""),
                 idempotency_key=(str(idempotency_key).strip() or None) if idempotency_key else None,
             )
         except ValidationError as exc:
@@ -279,94 +366,3 @@ class Intake(ServiceBase):
         result = status_dict(self.store, self._claim(row["claim_id"]))
         result["access_token"] = row["access_token"]
         return result
-
-    def _look_at(self, incoming: Sequence[IncomingPhoto]) -> tuple[list[PhotoEvidence], list[dict]]:
-        """Quality checks and one vision batch over the decoded photos."""
-        if not incoming:
-            return [], []
-        from vision_models.quality import check_quality
-
-        s = self.settings
-        qualities = []
-        for photo in incoming:
-            measured = check_quality(
-                photo.image, min_side=s.min_photo_side, dark_brightness=s.dark_brightness,
-                blur_sharpness=s.blur_sharpness, uniform_stddev=s.uniform_stddev,
-                original_size=(photo.width, photo.height),
-            )
-            qualities.append(PhotoQuality(
-                width=measured["width"], height=measured["height"], brightness=measured["brightness"],
-                sharpness=measured["sharpness"], issues=tuple(measured["issues"]),
-            ))
-        predictions = self.models.vision.predict_batch([photo.image for photo in incoming])
-        if len(predictions) != len(incoming):
-            raise RuntimeError("the vision model returned a different number of predictions than photos")
-        evidence = [
-            PhotoEvidence(sha256=photo.sha256, prediction=prediction, quality=quality)
-            for photo, prediction, quality in zip(incoming, predictions, qualities)
-        ]
-        facts = [
-            {"prediction": prediction.to_dict(), "quality": quality.model_dump(mode="json")}
-            for prediction, quality in zip(predictions, qualities)
-        ]
-        return evidence, facts
-
-    def _evidence(
-        self, tx: Store, claim_id: str, photo_evidence: Sequence[PhotoEvidence], photos: Sequence[StoredPhoto],
-        complaint: ComplaintAnalysis, *, email: str, order_id: str, order: Order | None, now: datetime,
-        human_requested: bool = False,
-    ) -> Evidence:
-        """Everything the policy decides on, read through `tx` (call inside the deciding transaction)."""
-        on_order = tx.claims_on_order(order_id, exclude=claim_id)
-        window = now - timedelta(hours=self.settings.velocity_window_hours)
-        signals = fraud.detect_fraud(
-            photos,
-            tx.photos_of_other_claims(claim_id),
-            recent_claims_by_email=tx.count_claims_by_email(email, window, exclude=claim_id),
-            recent_claims_on_order=sum(1 for c in on_order if c["created_at"] >= iso(window)),
-            resolved_claims_on_order=[c["claim_id"] for c in on_order if c["status"] in lifecycle.APPROVED],
-            order=order,
-            settings=self.settings,
-        )
-        return Evidence(
-            photos=tuple(photo_evidence), complaint=complaint, order=order,
-            order_email_matches=order is None or order.email.lower() == email,
-            fraud_signals=tuple(signals), other_claims_on_order=len(on_order),
-            human_requested=human_requested, now=now,
-        )
-
-    def _decide(self, tx: Store, evidence: Evidence, order_id: str) -> Decision:
-        decision = policy.decide(evidence, self.settings)
-        if decision.status == "denied":  # automation may approve; only a person may deny
-            decision = Decision(status="in_review", priority="normal", reasons=decision.reasons, label=decision.label)
-        if decision.status in lifecycle.AUTOMATED and tx.live_payouts_on_order(order_id):
-            # The policy escalates claims on an order that was claimed before; this is the last word on
-            # money: automation never pays an order that already has a payout.
-            decision = Decision(status="in_review", priority="normal", label=decision.label,
-                                reasons=tuple(dedupe([*decision.reasons, "order_already_resolved"])))
-        return decision
-
-    @staticmethod
-    def _attach_photos(
-        tx: Store, claim_id: str, incoming: Sequence[IncomingPhoto], facts: Sequence[dict], *, after: int = 0,
-    ) -> None:
-        """Record the photos and link them to the claim, numbered on from the `after` it already holds."""
-        for position, (photo, photo_facts) in enumerate(zip(incoming, facts), start=after + 1):
-            tx.add_photo(photo.to_stored(), ext=photo.ext)
-            tx.link_photo(claim_id, photo.sha256, position=position, original_name=photo.original_name,
-                          **photo_facts)
-
-
-def _evidence_of(row: dict) -> PhotoEvidence:
-    prediction = DamagePrediction.from_dict(row["prediction"]) if row["prediction"] else None
-    quality = PhotoQuality(**{**row["quality"], "issues": tuple(row["quality"]["issues"])}) if row["quality"] else None
-    return PhotoEvidence(sha256=row["sha256"], prediction=prediction, quality=quality)
-
-
-def _stored_of(row: dict) -> StoredPhoto:
-    return StoredPhoto(
-        sha256=row["sha256"], phash=row["phash"], width=row["width"], height=row["height"], mime=row["mime"],
-        size_bytes=row["size_bytes"], original_name=row["original_name"],
-        # naive when the camera recorded no zone (see claims.photos)
-        exif_taken_at=datetime.fromisoformat(row["exif_taken_at"]) if row["exif_taken_at"] else None,
-    )

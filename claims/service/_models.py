@@ -1,4 +1,5 @@
 """The models a claim is read with, loaded on first use (once, under a lock) and shared by threads."""
+
 from __future__ import annotations
 
 import threading

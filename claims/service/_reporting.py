@@ -1,4 +1,5 @@
 """Read-only views for managers and for training: the dashboard's figures and the reviewer-labelled photos."""
+
 from __future__ import annotations
 
 import shutil
@@ -42,18 +43,25 @@ class Reporting(ServiceBase):
         for claim in claims:
             due = parse_time(claim.sla_due_at)
             decided = parse_time(claim.decided_at)
-            rows.append({
-                "claim_id": claim.claim_id, "created_at": claim.created_at, "decided_at": claim.decided_at,
-                "status": claim.status, "priority": claim.priority, "reasons": list(claim.reasons),
-                "automated": claim.status in lifecycle.AUTOMATED,
-                "escalated": claim.status in lifecycle.ESCALATED,
-                "sla_due_at": claim.sla_due_at,
-                "sla_breached": bool(due and (decided or now) > due),
-            })
+            rows.append(
+                {
+                    "claim_id": claim.claim_id,
+                    "created_at": claim.created_at,
+                    "decided_at": claim.decided_at,
+                    "status": claim.status,
+                    "priority": claim.priority,
+                    "reasons": list(claim.reasons),
+                    "automated": claim.status in lifecycle.AUTOMATED,
+                    "escalated": claim.status in lifecycle.ESCALATED,
+                    "sla_due_at": claim.sla_due_at,
+                    "sla_breached": bool(due and (decided or now) > due),
+                }
+            )
         ids = [c.claim_id for c in claims]
         confidences = [
             {"label": row["prediction"]["label"], "confidence": row["prediction"]["confidence"]}
-            for row in self.store.photo_confidences(ids) if row["prediction"]
+            for row in self.store.photo_confidences(ids)
+            if row["prediction"]
         ]
         workflows = [{"kind": w["kind"], "state": w["state"]} for w in self.store.workflows_for_claims(ids)]
         return {"claims": rows, "photo_confidences": confidences, "workflows": workflows}

@@ -3,6 +3,7 @@
 Every action reads the claim inside its write transaction, so a decision is made on the claim as it is
 when it commits; only a reviewer may deny, and the lifecycle refuses a decision on a settled claim.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -38,16 +39,22 @@ class Review(ServiceBase):
             lock = locks.get(claim.claim_id)
             until = parse_time(lock["until"]) if lock is not None else None
             lock_active = until is not None and until > now
-            items.append({
-                "claim_id": claim.claim_id, "status": claim.status, "priority": claim.priority or "normal",
-                "reasons": list(claim.reasons), "order_id": claim.order_id,
-                "item_name": order.item_name if order else None,
-                "summary": (claim.complaint or {}).get("summary", ""), "created_at": claim.created_at,
-                "sla_due_at": claim.sla_due_at,
-                "sla_seconds_left": int((due - now).total_seconds()) if due else None,
-                "locked_by": lock["reviewer"] if lock and lock_active else None,
-                "lock_until": lock["until"] if lock and lock_active else None,
-            })
+            items.append(
+                {
+                    "claim_id": claim.claim_id,
+                    "status": claim.status,
+                    "priority": claim.priority or "normal",
+                    "reasons": list(claim.reasons),
+                    "order_id": claim.order_id,
+                    "item_name": order.item_name if order else None,
+                    "summary": (claim.complaint or {}).get("summary", ""),
+                    "created_at": claim.created_at,
+                    "sla_due_at": claim.sla_due_at,
+                    "sla_seconds_left": int((due - now).total_seconds()) if due else None,
+                    "locked_by": lock["reviewer"] if lock and lock_active else None,
+                    "lock_until": lock["until"] if lock and lock_active else None,
+                }
+            )
         items.sort(key=lambda i: (i["priority"] != "high", i["sla_due_at"] or "9999", i["created_at"]))
         return items
 
@@ -62,8 +69,13 @@ class Review(ServiceBase):
                 until = now + timedelta(minutes=self.settings.review_lock_minutes)
                 tx.set_lock(claim.claim_id, reviewer, until)
                 lock = {"reviewer": reviewer, "until": iso(until)}
-                tx.log_event(claim.claim_id, f"reviewer:{reviewer}", "review_opened", status=claim.status,
-                             detail={"lock_until": iso(until)})
+                tx.log_event(
+                    claim.claim_id,
+                    f"reviewer:{reviewer}",
+                    "review_opened",
+                    status=claim.status,
+                    detail={"lock_until": iso(until)},
+                )
         return case_dict(self.store, self.photos, self._claim(claim.claim_id), lock)
 
     def decide(self, claim_id: str, reviewer: str, action: str, note: str = "") -> dict:
@@ -90,13 +102,25 @@ class Review(ServiceBase):
             order = tx.get_order(claim.order_id)
             text = messages.compose_review(action, claim_id=claim_id, note=note, order=order, settings=self.settings)
             decision = Decision(
-                status=status, resolution=resolution, priority=claim.priority, reasons=claim.reasons,
-                label=claim.label, customer_message=text,
+                status=status,
+                resolution=resolution,
+                priority=claim.priority,
+                reasons=claim.reasons,
+                label=claim.label,
+                customer_message=text,
             )
             tx.update_claim(claim_id, reviewed=1)
             self.apply_decision(
-                tx, claim, decision, order=order, actor=f"reviewer:{reviewer}", kind="reviewed", now=now,
-                thread_actor="reviewer", thread_kind=action, author=reviewer,
+                tx,
+                claim,
+                decision,
+                order=order,
+                actor=f"reviewer:{reviewer}",
+                kind="reviewed",
+                now=now,
+                thread_actor="reviewer",
+                thread_kind=action,
+                author=reviewer,
                 detail={"action": action, "note": note, "previous_status": claim.status},
             )
             tx.release_lock(claim_id)
@@ -114,10 +138,16 @@ class Review(ServiceBase):
                 raise InvalidInput("This claim has no such photo.")
             predicted = (row["prediction"] or {}).get("label")
             tx.set_corrected_label(claim.claim_id, sha256, label)
-            tx.add_labelled_example(claim_id=claim.claim_id, sha256=sha256, label=label,
-                                    predicted_label=predicted, reviewer=reviewer)
-            tx.log_event(claim.claim_id, f"reviewer:{reviewer}", "label_corrected", status=claim.status,
-                         detail={"sha256": sha256, "predicted": predicted, "label": label})
+            tx.add_labelled_example(
+                claim_id=claim.claim_id, sha256=sha256, label=label, predicted_label=predicted, reviewer=reviewer
+            )
+            tx.log_event(
+                claim.claim_id,
+                f"reviewer:{reviewer}",
+                "label_corrected",
+                status=claim.status,
+                detail={"sha256": sha256, "predicted": predicted, "label": label},
+            )
 
     def _check_lock(self, claim_id: str, reviewer: str, now: datetime) -> dict | None:
         lock = self.store.get_lock(claim_id)

@@ -9,6 +9,7 @@
 
 SQL lives here and nowhere else, so a second database backend touches this package alone.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,13 +28,11 @@ class Store(OrdersTable, ClaimsTable, PayoutsTable, AccountsTable, AuditTable):
     A new database starts empty: demo orders are added only on request (`claims.demo_orders.seed`)."""
 
     @classmethod
-    def open(cls, path: str | Path = ":memory:") -> "Store":
+    def open(cls, path: str | Path = ":memory:") -> Store:
         return cls(path)
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
 
-__all__ = [
-    "MIGRATIONS", "PayoutRefused", "SCHEMA_VERSION", "SchemaTooNew", "StaleClaim", "Store", "iso", "parse_time",
-]
+__all__ = ["MIGRATIONS", "PayoutRefused", "SCHEMA_VERSION", "SchemaTooNew", "StaleClaim", "Store", "iso", "parse_time"]

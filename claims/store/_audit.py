@@ -1,4 +1,5 @@
 """The audit trail (append-only: triggers in the schema refuse updates and deletes) and review locks."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -9,11 +10,19 @@ from claims.store._base import Database, dumps, iso
 
 class AuditTable(Database):
     def add_event(self, event: Event) -> int:
-        return self._insert("events", {
-            "claim_id": event.claim_id or None, "at": iso(event.at), "actor": event.actor, "kind": event.kind,
-            "status": event.status, "reasons": dumps(list(event.reasons)), "detail": dumps(event.detail),
-            "model_versions": dumps(event.model_versions),
-        })
+        return self._insert(
+            "events",
+            {
+                "claim_id": event.claim_id or None,
+                "at": iso(event.at),
+                "actor": event.actor,
+                "kind": event.kind,
+                "status": event.status,
+                "reasons": dumps(list(event.reasons)),
+                "detail": dumps(event.detail),
+                "model_versions": dumps(event.model_versions),
+            },
+        )
 
     def log_event(self, claim_id: str | None, actor: str, kind: str, **fields) -> int:
         """Shorthand for add_event; claim_id None for events that concern no claim (logins)."""

@@ -10,6 +10,7 @@ and write while the server runs; the busy timeout makes it wait instead of faili
 Times are stored as ISO 8601 UTC strings with milliseconds, so string order is time order.
 JSON columns hold lists and dicts; the accessors decode them.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,14 @@ import sqlite_utils
 
 BUSY_TIMEOUT_MS = 10_000
 _JSON_COLUMNS = {
-    "reasons", "complaint", "fraud_signals", "model_versions", "prediction", "quality", "photos", "detail",
+    "reasons",
+    "complaint",
+    "fraud_signals",
+    "model_versions",
+    "prediction",
+    "quality",
+    "photos",
+    "detail",
     "payload",
 }
 
@@ -36,15 +44,15 @@ def iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def parse_time(value: str | None) -> datetime | None:
     if not value:
         return None
     moment = datetime.fromisoformat(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def dumps(value: Any) -> str:

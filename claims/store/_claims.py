@@ -3,6 +3,7 @@
 A claim's status changes only through `change_status`, a compare-and-set on the claim's version that also
 checks the move against `claims.lifecycle`; nothing else writes the status column.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -48,9 +49,7 @@ class ClaimsTable(Database):
         if self._update("claims", "claim_id = :claim_id", {"claim_id": claim_id}, values) != 1:
             raise KeyError(claim_id)
 
-    def change_status(
-        self, claim_id: str, status: str, *, actor: str, expected_version: int, **values
-    ) -> ClaimRecord:
+    def change_status(self, claim_id: str, status: str, *, actor: str, expected_version: int, **values) -> ClaimRecord:
         """Move the claim to `status` if it is still at `expected_version` and the lifecycle lets `actor`
         ("customer", "system", "reviewer") make the move; bumps the version. Raises StaleClaim or
         lifecycle.IllegalTransition and changes nothing otherwise. Returns the updated record."""
@@ -64,23 +63,26 @@ class ClaimsTable(Database):
             values = {**values, "status": status, "status_actor": actor, "version": expected_version + 1}
             values.setdefault("updated_at", iso(utcnow()))
             changed = self._update(
-                "claims", "claim_id = :claim_id AND version = :expected",
-                {"claim_id": claim_id, "expected": expected_version}, values,
+                "claims",
+                "claim_id = :claim_id AND version = :expected",
+                {"claim_id": claim_id, "expected": expected_version},
+                values,
             )
             if changed != 1:
                 raise StaleClaim(claim_id)
             return self.get_claim(claim_id)  # type: ignore[return-value]
 
     def count_claims_by_email(self, email: str, since: datetime, *, exclude: str | None = None) -> int:
-        return int(self._scalar(
-            "SELECT count(*) FROM claims WHERE email = ? AND created_at >= ? AND claim_id != ?",
-            [email, iso(since), exclude or ""],
-        ))
+        return int(
+            self._scalar(
+                "SELECT count(*) FROM claims WHERE email = ? AND created_at >= ? AND claim_id != ?",
+                [email, iso(since), exclude or ""],
+            )
+        )
 
     def claims_on_order(self, order_id: str, *, exclude: str | None = None) -> list[dict]:
         return self._query(
-            "SELECT claim_id, status, created_at FROM claims WHERE order_id = ? AND claim_id != ? "
-            "ORDER BY created_at",
+            "SELECT claim_id, status, created_at FROM claims WHERE order_id = ? AND claim_id != ? ORDER BY created_at",
             [order_id, exclude or ""],
         )
 
@@ -88,19 +90,28 @@ class ClaimsTable(Database):
         return [_record(r) for r in self._query_in("SELECT * FROM claims WHERE status IN ({marks})", statuses)]
 
     def claims_created_between(self, since: datetime, until: datetime) -> list[ClaimRecord]:
-        return [_record(r) for r in self._query(
-            "SELECT * FROM claims WHERE created_at >= ? AND created_at < ? ORDER BY created_at",
-            [iso(since), iso(until)],
-        )]
+        return [
+            _record(r)
+            for r in self._query(
+                "SELECT * FROM claims WHERE created_at >= ? AND created_at < ? ORDER BY created_at",
+                [iso(since), iso(until)],
+            )
+        ]
 
     # --- photos ----------------------------------------------------------------------------------
 
     def add_photo(self, photo: StoredPhoto, *, ext: str) -> None:
         """Record a stored photo file; a photo seen before keeps its first row."""
         row = {
-            "sha256": photo.sha256, "ext": ext, "mime": photo.mime, "width": photo.width,
-            "height": photo.height, "size_bytes": photo.size_bytes, "phash": photo.phash,
-            "exif_taken_at": _capture_time(photo.exif_taken_at), "created_at": iso(utcnow()),
+            "sha256": photo.sha256,
+            "ext": ext,
+            "mime": photo.mime,
+            "width": photo.width,
+            "height": photo.height,
+            "size_bytes": photo.size_bytes,
+            "phash": photo.phash,
+            "exif_taken_at": _capture_time(photo.exif_taken_at),
+            "created_at": iso(utcnow()),
         }
         with self.transaction():
             self.db["photos"].insert(row, pk="sha256", ignore=True)  # type: ignore[union-attr]
@@ -109,12 +120,21 @@ class ClaimsTable(Database):
         return self._one("SELECT * FROM photos WHERE sha256 = ?", [sha256])
 
     def link_photo(
-        self, claim_id: str, sha256: str, *, position: int, original_name: str = "",
-        prediction: dict | None = None, quality: dict | None = None,
+        self,
+        claim_id: str,
+        sha256: str,
+        *,
+        position: int,
+        original_name: str = "",
+        prediction: dict | None = None,
+        quality: dict | None = None,
     ) -> bool:
         """Attach a photo to a claim; False if the claim already holds it."""
         row = {
-            "claim_id": claim_id, "sha256": sha256, "position": position, "original_name": original_name,
+            "claim_id": claim_id,
+            "sha256": sha256,
+            "position": position,
+            "original_name": original_name,
             "prediction": dumps(prediction) if prediction is not None else None,
             "quality": dumps(quality) if quality is not None else None,
             "added_at": iso(utcnow()),
@@ -147,8 +167,7 @@ class ClaimsTable(Database):
 
     def set_corrected_label(self, claim_id: str, sha256: str, label: str) -> None:
         self._update(
-            "claim_photos", "claim_id = :c AND sha256 = :s", {"c": claim_id, "s": sha256},
-            {"corrected_label": label},
+            "claim_photos", "claim_id = :c AND sha256 = :s", {"c": claim_id, "s": sha256}, {"corrected_label": label}
         )
 
     def add_labelled_example(
@@ -159,26 +178,45 @@ class ClaimsTable(Database):
             "VALUES (:claim_id, :sha256, :label, :predicted_label, :reviewer, :at) "
             "ON CONFLICT (claim_id, sha256) DO UPDATE SET label = excluded.label, "
             "reviewer = excluded.reviewer, at = excluded.at",
-            {"claim_id": claim_id, "sha256": sha256, "label": label, "predicted_label": predicted_label,
-             "reviewer": reviewer, "at": iso(utcnow())},
+            {
+                "claim_id": claim_id,
+                "sha256": sha256,
+                "label": label,
+                "predicted_label": predicted_label,
+                "reviewer": reviewer,
+                "at": iso(utcnow()),
+            },
         )
 
     def labelled_examples(self) -> list[dict]:
         """Reviewer-corrected labels joined with the photo file facts (for vision training)."""
-        return self._query(
-            "SELECT le.*, p.ext FROM labelled_examples le JOIN photos p USING (sha256) ORDER BY le.id"
-        )
+        return self._query("SELECT le.*, p.ext FROM labelled_examples le JOIN photos p USING (sha256) ORDER BY le.id")
 
     # --- the thread the customer sees ------------------------------------------------------------
 
     def add_message(
-        self, claim_id: str, *, actor: str, kind: str, text: str = "", photos: Iterable[str] = (),
-        author: str = "", at: datetime | None = None,
+        self,
+        claim_id: str,
+        *,
+        actor: str,
+        kind: str,
+        text: str = "",
+        photos: Iterable[str] = (),
+        author: str = "",
+        at: datetime | None = None,
     ) -> int:
-        return self._insert("messages", {
-            "claim_id": claim_id, "at": iso(at or utcnow()), "actor": actor, "kind": kind, "text": text,
-            "photos": dumps(list(photos)), "author": author,
-        })
+        return self._insert(
+            "messages",
+            {
+                "claim_id": claim_id,
+                "at": iso(at or utcnow()),
+                "actor": actor,
+                "kind": kind,
+                "text": text,
+                "photos": dumps(list(photos)),
+                "author": author,
+            },
+        )
 
     def messages(self, claim_id: str) -> list[dict]:
         return self._query("SELECT * FROM messages WHERE claim_id = ? ORDER BY id", [claim_id])
@@ -189,18 +227,30 @@ class ClaimsTable(Database):
         return self._one("SELECT * FROM idempotency_keys WHERE key = ?", [key])
 
     def put_idempotency(self, key: str, *, fingerprint: str, claim_id: str, access_token: str) -> None:
-        self._insert("idempotency_keys", {
-            "key": key, "fingerprint": fingerprint, "claim_id": claim_id, "access_token": access_token,
-            "created_at": iso(utcnow()),
-        })
+        self._insert(
+            "idempotency_keys",
+            {
+                "key": key,
+                "fingerprint": fingerprint,
+                "claim_id": claim_id,
+                "access_token": access_token,
+                "created_at": iso(utcnow()),
+            },
+        )
 
     def purge_idempotency(self, before: datetime) -> int:
         return self._execute("DELETE FROM idempotency_keys WHERE created_at < ?", [iso(before)])
 
 
 def _record(row: dict) -> ClaimRecord:
-    return ClaimRecord(**{
-        **row, "reasons": tuple(row["reasons"] or ()), "fraud_signals": tuple(row["fraud_signals"] or ()),
-        "human_requested": bool(row["human_requested"]), "reviewed": bool(row["reviewed"]),
-        "complaint": row["complaint"] or {}, "model_versions": row["model_versions"] or {},
-    })
+    return ClaimRecord(
+        **{
+            **row,
+            "reasons": tuple(row["reasons"] or ()),
+            "fraud_signals": tuple(row["fraud_signals"] or ()),
+            "human_requested": bool(row["human_requested"]),
+            "reviewed": bool(row["reviewed"]),
+            "complaint": row["complaint"] or {},
+            "model_versions": row["model_versions"] or {},
+        }
+    )

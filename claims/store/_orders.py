@@ -1,4 +1,5 @@
 """Orders: imported from CSV (or the demo set, only when asked), read by intake and workflows."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -48,8 +49,11 @@ class OrdersTable(Database):
 
     def take_one_from_stock(self, order_id: str) -> bool:
         """Decrement a counted stock by one (marking the item out of stock at zero); False if none is left."""
-        return self._execute(
-            "UPDATE orders SET stock_count = stock_count - 1, in_stock = (stock_count > 1), updated_at = ? "
-            "WHERE order_id = ? AND in_stock = 1 AND stock_count > 0",
-            [iso(utcnow()), order_id],
-        ) == 1
+        return (
+            self._execute(
+                "UPDATE orders SET stock_count = stock_count - 1, in_stock = (stock_count > 1), updated_at = ? "
+                "WHERE order_id = ? AND in_stock = 1 AND stock_count > 0",
+                [iso(utcnow()), order_id],
+            )
+            == 1
+        )

@@ -4,6 +4,7 @@ The schema (migration 0002) guards the money, whatever the code above does: one 
 an automatic payout only on an order without one, refunds on an order never above its value. Those
 refusals arrive here as sqlite3.IntegrityError and leave as PayoutRefused with a sentence to show.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -26,7 +27,7 @@ class PayoutRefused(InvalidAction):
 
 _REFUSALS = {
     "payout_exists": "This order already has a refund or replacement under way or done; only a reviewer "
-                     "may approve another.",
+    "may approve another.",
     "refund_exceeds_order_value": "The refunds on this order would add up to more than its value.",
     "one_live_workflow_per_claim": "A refund or replacement is already under way for this claim.",
 }
@@ -48,14 +49,31 @@ class PayoutsTable(Database):
         return self._query("SELECT * FROM workflows WHERE order_id = ? AND state != 'failed' ORDER BY id", [order_id])
 
     def create_workflow(
-        self, claim_id: str, kind: str, *, state: str, now: datetime, order_id: str, amount: float | None,
+        self,
+        claim_id: str,
+        kind: str,
+        *,
+        state: str,
+        now: datetime,
+        order_id: str,
+        amount: float | None,
         authorised_by: str,
     ) -> int:
         try:
-            return self._insert("workflows", {
-                "claim_id": claim_id, "kind": kind, "state": state, "reason": "", "order_id": order_id,
-                "amount": amount, "authorised_by": authorised_by, "created_at": iso(now), "updated_at": iso(now),
-            })
+            return self._insert(
+                "workflows",
+                {
+                    "claim_id": claim_id,
+                    "kind": kind,
+                    "state": state,
+                    "reason": "",
+                    "order_id": order_id,
+                    "amount": amount,
+                    "authorised_by": authorised_by,
+                    "created_at": iso(now),
+                    "updated_at": iso(now),
+                },
+            )
         except sqlite3.IntegrityError as exc:
             raise _refusal(exc) from None
 
@@ -68,10 +86,13 @@ class PayoutsTable(Database):
     def move_workflow(self, workflow_id: int, *, from_state: str, to_state: str, reason: str, now: datetime) -> bool:
         """Compare-and-set of a workflow's state: False (and no change) unless it is still in `from_state`."""
         try:
-            return self._execute(
-                "UPDATE workflows SET state = ?, reason = ?, updated_at = ? WHERE id = ? AND state = ?",
-                [to_state, reason, iso(now), workflow_id, from_state],
-            ) == 1
+            return (
+                self._execute(
+                    "UPDATE workflows SET state = ?, reason = ?, updated_at = ? WHERE id = ? AND state = ?",
+                    [to_state, reason, iso(now), workflow_id, from_state],
+                )
+                == 1
+            )
         except sqlite3.IntegrityError as exc:
             raise _refusal(exc) from None
 
@@ -79,11 +100,14 @@ class PayoutsTable(Database):
 
     def enqueue_outbox(self, workflow_id: int, *, idempotency_key: str, payload: dict, now: datetime) -> bool:
         """Add an outgoing message; False if one with this key already exists (a repeat is a no-op)."""
-        return self._execute(
-            "INSERT INTO outbox (workflow_id, idempotency_key, payload, state, attempts, next_attempt_at, "
-            "created_at) VALUES (?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING",
-            [workflow_id, idempotency_key, dumps(payload), iso(now), iso(now)],
-        ) == 1
+        return (
+            self._execute(
+                "INSERT INTO outbox (workflow_id, idempotency_key, payload, state, attempts, next_attempt_at, "
+                "created_at) VALUES (?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING",
+                [workflow_id, idempotency_key, dumps(payload), iso(now), iso(now)],
+            )
+            == 1
+        )
 
     def outbox_rows(self, *, state: str | None = None) -> list[dict]:
         if state is None:
@@ -113,12 +137,15 @@ class PayoutsTable(Database):
         winner dies mid-delivery, and the message is then tried again under the same idempotency key.
         A message whose workflow failed is never leased: an instruction to pay or ship for a claim that no
         longer wants it is never sent (`bury_orphaned_outbox` closes such rows)."""
-        return self._execute(
-            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? "
-            "WHERE id = ? AND state = 'pending' AND next_attempt_at <= ? AND EXISTS ("
-            "  SELECT 1 FROM workflows w WHERE w.id = outbox.workflow_id AND w.state != 'failed')",
-            [iso(until), outbox_id, iso(now)],
-        ) == 1
+        return (
+            self._execute(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? "
+                "WHERE id = ? AND state = 'pending' AND next_attempt_at <= ? AND EXISTS ("
+                "  SELECT 1 FROM workflows w WHERE w.id = outbox.workflow_id AND w.state != 'failed')",
+                [iso(until), outbox_id, iso(now)],
+            )
+            == 1
+        )
 
     def bury_orphaned_outbox(self) -> int:
         """Mark dead every pending message whose workflow failed; returns how many."""
@@ -132,38 +159,56 @@ class PayoutsTable(Database):
         """Mark a pending message delivered or dead (keeping the last error for the record); False if it is
         no longer pending."""
         delivered_at = iso(now) if state == "delivered" else None
-        return self._execute(
-            "UPDATE outbox SET state = ?, delivered_at = ?, last_error = coalesce(nullif(?, ''), last_error) "
-            "WHERE id = ? AND state = 'pending'",
-            [state, delivered_at, error, outbox_id],
-        ) == 1
+        return (
+            self._execute(
+                "UPDATE outbox SET state = ?, delivered_at = ?, last_error = coalesce(nullif(?, ''), last_error) "
+                "WHERE id = ? AND state = 'pending'",
+                [state, delivered_at, error, outbox_id],
+            )
+            == 1
+        )
 
     def retry_outbox_later(self, outbox_id: int, *, at: datetime, error: str) -> None:
         self._update(
-            "outbox", "id = :id AND state = 'pending'", {"id": outbox_id},
+            "outbox",
+            "id = :id AND state = 'pending'",
+            {"id": outbox_id},
             {"next_attempt_at": iso(at), "last_error": error},
         )
 
     def requeue_outbox(self, outbox_id: int, *, now: datetime) -> bool:
         """Put a dead message back in the queue with a fresh count of attempts (same idempotency key)."""
-        return self._execute(
-            "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ? WHERE id = ? AND state = 'dead'",
-            [iso(now), outbox_id],
-        ) == 1
+        return (
+            self._execute(
+                "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ? WHERE id = ? AND state = 'dead'",
+                [iso(now), outbox_id],
+            )
+            == 1
+        )
 
     # --- ledger ----------------------------------------------------------------------------------
 
     def add_ledger_entry(
-        self, *, idempotency_key: str, kind: str, claim_id: str, amount: float, currency: str, detail: dict,
+        self,
+        *,
+        idempotency_key: str,
+        kind: str,
+        claim_id: str,
+        amount: float,
+        currency: str,
+        detail: dict,
         now: datetime,
     ) -> bool:
         """Record a refund issued or a replacement shipped; False if this key is already in the ledger."""
         try:
-            return self._execute(
-                "INSERT INTO ledger (idempotency_key, kind, claim_id, amount, currency, detail, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING",
-                [idempotency_key, kind, claim_id, amount, currency, dumps(detail), iso(now)],
-            ) == 1
+            return (
+                self._execute(
+                    "INSERT INTO ledger (idempotency_key, kind, claim_id, amount, currency, detail, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING",
+                    [idempotency_key, kind, claim_id, amount, currency, dumps(detail), iso(now)],
+                )
+                == 1
+            )
         except sqlite3.IntegrityError as exc:
             raise _refusal(exc) from None
 

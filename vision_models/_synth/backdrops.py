@@ -5,6 +5,7 @@ gravel photographs and colour photographs bundled with scikit-image (loaded lazi
 backdrop of a scene: a floor, sometimes with a wall or a front door behind it. `photo_patch` also supplies
 the printed artwork and phone wallpapers of `products` and `packaging`.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -23,7 +24,7 @@ def real_textures() -> tuple[Array, ...]:
         from skimage import data
 
         return tuple(np.asarray(getattr(data, name)(), np.float32) / 255.0 for name in ("brick", "grass", "gravel"))
-    except Exception:  # noqa: BLE001 - optional extra realism; procedural textures remain
+    except Exception:
         return ()
 
 
@@ -38,13 +39,13 @@ def _real_photos() -> tuple[Array, ...]:
         for name in ("astronaut", "chelsea", "rocket", "hubble_deep_field", "retina", "camera", "coins"):
             try:
                 array = np.asarray(getattr(data, name)(), np.float32) / 255.0
-            except Exception:  # noqa: BLE001 - some scikit-image versions lack a file; others remain
+            except Exception:
                 continue
             if array.ndim == 2:
                 array = np.repeat(array[..., None], 3, axis=2) * np.asarray([1.0, 0.95, 0.85], np.float32)
             photos.append(array[..., :3])
         return tuple(photos)
-    except Exception:  # noqa: BLE001 - optional realism
+    except Exception:
         return ()
 
 
@@ -57,19 +58,23 @@ def photo_patch(rng: np.random.Generator, h: int, w: int) -> Array | None:
     scale = rng.uniform(0.4, 1.0)
     ch, cw = max(2, int(ph * scale)), max(2, int(pw * scale))
     y0, x0 = int(rng.integers(0, ph - ch + 1)), int(rng.integers(0, pw - cw + 1))
-    crop = Image.fromarray((photo[y0:y0 + ch, x0:x0 + cw] * 255).astype(np.uint8))
+    crop = Image.fromarray((photo[y0 : y0 + ch, x0 : x0 + cw] * 255).astype(np.uint8))
     return np.asarray(crop.resize((w, h), Image.Resampling.BILINEAR), np.float32) / 255.0
 
 
 def _background(rng: np.random.Generator, h: int, w: int) -> Array:
-    kind = rng.choice(["wood", "tiles", "carpet", "concrete", "studio", "real", "counter", "doormat", "photo"],
-                      p=[0.18, 0.11, 0.11, 0.11, 0.15, 0.1, 0.09, 0.07, 0.08])
+    kind = rng.choice(
+        ["wood", "tiles", "carpet", "concrete", "studio", "real", "counter", "doormat", "photo"],
+        p=[0.18, 0.11, 0.11, 0.11, 0.15, 0.1, 0.09, 0.07, 0.08],
+    )
     if kind == "real" and not real_textures():
         kind = "concrete"
     if kind == "photo":
         patch = photo_patch(rng, h, w)
         if patch is not None:
-            blurred = Image.fromarray((patch * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(rng.uniform(1, 6)))
+            blurred = Image.fromarray((patch * 255).astype(np.uint8)).filter(
+                ImageFilter.GaussianBlur(rng.uniform(1, 6))
+            )
             return np.asarray(blurred, np.float32) / 255.0
         kind = "concrete"
     if kind == "wood":
@@ -123,7 +128,9 @@ def _background(rng: np.random.Generator, h: int, w: int) -> Array:
         tex = real_textures()[rng.integers(len(real_textures()))]
         scale = rng.uniform(0.6, 1.6)
         tw, th = int(w * scale), int(h * scale)
-        crop = Image.fromarray((tex * 255).astype(np.uint8)).resize((max(tw, 64), max(th, 64)), Image.Resampling.BILINEAR)
+        crop = Image.fromarray((tex * 255).astype(np.uint8)).resize(
+            (max(tw, 64), max(th, 64)), Image.Resampling.BILINEAR
+        )
         g = np.asarray(crop.resize((w, h), Image.Resampling.BILINEAR), np.float32) / 255.0
         tint = np.array(rng.choice([(0.75, 0.55, 0.45), (0.45, 0.60, 0.35), (0.65, 0.63, 0.60), (0.7, 0.66, 0.58)]))
         img = (0.35 + 0.85 * g[..., None]) * tint
@@ -136,7 +143,9 @@ def scene_backdrop(rng: np.random.Generator, h: int, w: int) -> Array:
     if rng.random() > 0.35:
         return floor
     horizon = int(h * rng.uniform(0.12, 0.4))
-    wall_colour = np.asarray(rng.choice([(0.92, 0.9, 0.85), (0.8, 0.78, 0.72), (0.6, 0.65, 0.7), (0.85, 0.8, 0.7)]), np.float32)
+    wall_colour = np.asarray(
+        rng.choice([(0.92, 0.9, 0.85), (0.8, 0.78, 0.72), (0.6, 0.65, 0.7), (0.85, 0.8, 0.7)]), np.float32
+    )
     wall = wall_colour[None, None] * (0.93 + 0.07 * fractal_noise(rng, horizon, w, base=8, octaves=4))[..., None]
     if real_textures() and rng.random() < 0.3:
         brick = real_textures()[0]
@@ -145,11 +154,15 @@ def scene_backdrop(rng: np.random.Generator, h: int, w: int) -> Array:
     elif rng.random() < 0.3:
         x0 = int(rng.uniform(0.1, 0.6) * w)
         door = np.asarray(rng.choice([(0.35, 0.22, 0.14), (0.15, 0.2, 0.3), (0.85, 0.85, 0.85)]), np.float32)
-        wall[:, x0:x0 + int(w * 0.35)] = door * (0.9 + 0.1 * fractal_noise(rng, horizon, len(range(w)[x0:x0 + int(w * 0.35)]), base=4, octaves=2))[..., None]
+        wall[:, x0 : x0 + int(w * 0.35)] = (
+            door
+            * (0.9 + 0.1 * fractal_noise(rng, horizon, len(range(w)[x0 : x0 + int(w * 0.35)]), base=4, octaves=2))[
+                ..., None
+            ]
+        )
     out = floor.copy()
     out[:horizon] = wall
     skirting = max(2, int(h * 0.015))
-    out[horizon:horizon + skirting] = out[horizon:horizon + skirting] * 0.75
+    out[horizon : horizon + skirting] = out[horizon : horizon + skirting] * 0.75
     out[:horizon] *= np.linspace(0.9, 1.0, horizon, dtype=np.float32)[:, None, None]
     return out
-

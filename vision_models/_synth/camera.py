@@ -4,6 +4,7 @@ An object layer is laid on the backdrop with a soft drop shadow and a contact sh
 gradient, vignetting and a white-balance cast; the camera then sometimes zooms in, adds perspective and
 framing, defocus or sharpening, signal-dependent sensor noise, a gamma change and JPEG compression.
 """
+
 from __future__ import annotations
 
 import io
@@ -41,7 +42,7 @@ def apply_lighting(rng: np.random.Generator, img: Array) -> Array:
     h, w = img.shape[:2]
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     angle = rng.uniform(0, 2 * np.pi)
-    ramp = (np.cos(angle) * (xx / w - 0.5) + np.sin(angle) * (yy / h - 0.5))
+    ramp = np.cos(angle) * (xx / w - 0.5) + np.sin(angle) * (yy / h - 0.5)
     light = 1.0 + rng.uniform(0.1, 0.5) * ramp
     r2 = ((xx / w - 0.5) ** 2 + (yy / h - 0.5) ** 2) * 2
     light *= 1.0 - rng.uniform(0.0, 0.35) * r2
@@ -62,8 +63,12 @@ def capture(rng: np.random.Generator, img: Array, out_size: tuple[int, int], jpe
         pil = pil.crop((x0, y0, x0 + cw, y0 + ch)).resize((w, h), Image.Resampling.BICUBIC)
     # perspective and framing: a slightly off-square, slightly zoomed capture
     jitter = 0.06 * min(w, h)
-    src = [(rng.uniform(0, jitter), rng.uniform(0, jitter)), (w - rng.uniform(0, jitter), rng.uniform(0, jitter)),
-           (w - rng.uniform(0, jitter), h - rng.uniform(0, jitter)), (rng.uniform(0, jitter), h - rng.uniform(0, jitter))]
+    src = [
+        (rng.uniform(0, jitter), rng.uniform(0, jitter)),
+        (w - rng.uniform(0, jitter), rng.uniform(0, jitter)),
+        (w - rng.uniform(0, jitter), h - rng.uniform(0, jitter)),
+        (rng.uniform(0, jitter), h - rng.uniform(0, jitter)),
+    ]
     coeffs = perspective_coeffs([(0, 0), (w, 0), (w, h), (0, h)], src)
     pil = pil.transform((w, h), Image.Transform.PERSPECTIVE, coeffs, Image.Resampling.BILINEAR)
     pil = pil.resize(out_size, Image.Resampling.LANCZOS)
@@ -87,4 +92,3 @@ def capture(rng: np.random.Generator, img: Array, out_size: tuple[int, int], jpe
         buf.seek(0)
         pil = Image.open(buf).convert("RGB")
     return pil
-

@@ -5,6 +5,7 @@ Smooth multi-scale noise, conversions between float arrays in [0, 1] and PIL ima
 lines and ragged blobs that tears, cracks and stains are cut from. Nothing here knows about objects or
 damage; every random draw comes from the generator passed in, so callers control the stream.
 """
+
 from __future__ import annotations
 
 import math
@@ -20,7 +21,9 @@ def _resize_float(a: Array, w: int, h: int) -> Array:
     return np.asarray(Image.fromarray(a.astype(np.float32), "F").resize((w, h), Image.Resampling.BICUBIC))
 
 
-def fractal_noise(rng: np.random.Generator, h: int, w: int, *, base: int = 4, octaves: int = 5, persistence: float = 0.55) -> Array:
+def fractal_noise(
+    rng: np.random.Generator, h: int, w: int, *, base: int = 4, octaves: int = 5, persistence: float = 0.55
+) -> Array:
     """Smooth multi-scale noise in about [0, 1]."""
     out = np.zeros((h, w), np.float32)
     amp, total = 1.0, 0.0
@@ -106,4 +109,3 @@ def ragged_blob(rng, cx, cy, rx, ry, n: int = 28, rough: float = 0.25) -> list[t
     radius = 1 + rough * (rng.random(n) - 0.5) * 2
     radius = ndimage.uniform_filter1d(radius, 3, mode="wrap") * (1 + 0.5 * rough * (rng.random(n) - 0.5))
     return [(cx + rx * r * math.cos(a), cy + ry * r * math.sin(a)) for a, r in zip(angles, radius)]
-

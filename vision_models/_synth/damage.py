@@ -5,6 +5,7 @@ tide-lined water stains and mould, scratches and scuffs, radial screen cracks); 
 object's RGBA layer once it is in the scene (a caved-in silhouette, a shattered object pushed apart into
 pieces with shards) or on the whole scene (a puddle on the floor).
 """
+
 from __future__ import annotations
 
 import math
@@ -46,9 +47,17 @@ def crease(rng: np.random.Generator, face: Array, strength: float = 1.0) -> None
     dark = draw_mask((w, h), lambda d: d.line(pts, fill=255, width=width, joint="curve"), blur=width * 0.6)
     off = [(x + width * 1.2, y + width * 0.6) for x, y in pts]
     light = draw_mask((w, h), lambda d: d.line(off, fill=255, width=width * 2, joint="curve"), blur=width * 1.5)
-    face[...] = face * (1 - 0.45 * strength * dark[..., None]) + 0.18 * strength * light[..., None] * (1 - dark[..., None])
+    face[...] = face * (1 - 0.45 * strength * dark[..., None]) + 0.18 * strength * light[..., None] * (
+        1 - dark[..., None]
+    )
     # the panel on one side of the fold faces the light differently
-    side = draw_mask((w, h), lambda d: d.polygon(pts + [(w * 2, h * 2), (w * 2, -h)] if rng.random() < 0.5 else pts + [(-w, h * 2), (-w, -h)], fill=255), blur=width)
+    side = draw_mask(
+        (w, h),
+        lambda d: d.polygon(
+            pts + [(w * 2, h * 2), (w * 2, -h)] if rng.random() < 0.5 else pts + [(-w, h * 2), (-w, -h)], fill=255
+        ),
+        blur=width,
+    )
     face[...] = face * (1 - rng.uniform(0.05, 0.18) * side[..., None])
 
 
@@ -61,7 +70,9 @@ def tear(rng: np.random.Generator, face: Array, alpha: Array | None = None) -> N
         rx, ry = (rx * 1.8, ry * 0.35) if rng.random() < 0.5 else (rx * 0.35, ry * 1.8)
     poly = ragged_blob(rng, cx, cy, rx, ry, n=40, rough=0.35)
     hole = draw_mask((w, h), lambda d: d.polygon(poly, fill=255), blur=0.7)
-    fringe = draw_mask((w, h), lambda d: d.line(poly + poly[:1], fill=255, width=max(2, int(min(w, h) * 0.025))), blur=1.2)
+    fringe = draw_mask(
+        (w, h), lambda d: d.line(poly + poly[:1], fill=255, width=max(2, int(min(w, h) * 0.025))), blur=1.2
+    )
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     flute = 0.5 + 0.5 * np.sin(xx * rng.uniform(0.6, 1.2))
     inner_colour = np.asarray(rng.choice([(0.80, 0.66, 0.46), (0.35, 0.25, 0.16), (0.12, 0.10, 0.08)]), np.float32)
@@ -89,7 +100,7 @@ def water_stain(rng: np.random.Generator, face: Array) -> None:
     face[...] = face * (1 - (1 - darken) * wet[..., None])
     # tide line: a thin dark ring at the edge of the wet area, plus older fainter rings further out
     for k, strength in ((0.0, 0.45), (rng.uniform(0.03, 0.08), 0.12)):
-        ring = np.exp(-((field - (level - k)) ** 2) / (2 * 0.006 ** 2))
+        ring = np.exp(-((field - (level - k)) ** 2) / (2 * 0.006**2))
         tide = np.asarray([0.45, 0.32, 0.18], np.float32)
         face[...] = face * (1 - strength * ring[..., None]) + tide * strength * ring[..., None] * 0.4
     face[...] *= 1 + 0.08 * (fractal_noise(rng, h, w, base=24, octaves=2) - 0.5)[..., None] * wet[..., None]
@@ -167,7 +178,11 @@ def cracks(rng: np.random.Generator, face: Array, severity: float) -> None:
             if rng.random() < 0.7:
                 d.line(jagged_polyline(rng, a, b, 4, 0.08), fill=int(rng.integers(120, 220)), width=1)
     crack = np.asarray(layer, np.float32) / 255.0
-    centre = draw_mask((w, h), lambda dd: dd.polygon(ragged_blob(rng, ix, iy, w * 0.06 * severity, w * 0.06 * severity, rough=0.6), fill=255), blur=2)
+    centre = draw_mask(
+        (w, h),
+        lambda dd: dd.polygon(ragged_blob(rng, ix, iy, w * 0.06 * severity, w * 0.06 * severity, rough=0.6), fill=255),
+        blur=2,
+    )
     sparkle = centre * (rng.random((h, w)) < 0.3)
     glint = ndimage.gaussian_filter(crack, 1.2)
     face[...] = face * (1 - 0.3 * glint[..., None]) + 0.9 * crack[..., None] * 0.8 + 0.5 * sparkle[..., None]
@@ -198,14 +213,19 @@ def dent_layer(rng: np.random.Generator, layer: Image.Image, centre, radius: flo
     i = int(np.argmax(proj))
     px, py = float(xs[i]), float(ys[i])
     yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
-    fall = np.exp(-((xx - px) ** 2 + (yy - py) ** 2) / (2 * radius ** 2))
+    fall = np.exp(-((xx - px) ** 2 + (yy - py) ** 2) / (2 * radius**2))
     ccx, ccy = float(xs.mean()), float(ys.mean())
     vx, vy = ccx - px, ccy - py
     norm = math.hypot(vx, vy) or 1.0
     push = radius * rng.uniform(0.6, 1.2)
     src_x = xx - vx / norm * push * fall
     src_y = yy - vy / norm * push * fall
-    out = np.dstack([ndimage.map_coordinates(ch, [src_y, src_x], order=1, mode="constant") for ch in np.dstack([rgb, alpha]).transpose(2, 0, 1)])
+    out = np.dstack(
+        [
+            ndimage.map_coordinates(ch, [src_y, src_x], order=1, mode="constant")
+            for ch in np.dstack([rgb, alpha]).transpose(2, 0, 1)
+        ]
+    )
     shading = 1 - 0.25 * fall * (1 - fall) * 4
     out[..., :3] *= shading[..., None]
     return to_image(out[..., :3], out[..., 3])
@@ -236,7 +256,9 @@ def shatter_layer(rng: np.random.Generator, layer: Image.Image, bbox, pieces: in
         shift = (math.sin(mid) * gap + rng.normal(0, 2), math.cos(mid) * gap + rng.normal(0, 2))
         rot = rng.normal(0, 4)
         piece_a = alpha * m
-        piece = to_image(rgb, piece_a).rotate(rot, resample=Image.Resampling.BILINEAR, center=centre, translate=(shift[1], shift[0]))
+        piece = to_image(rgb, piece_a).rotate(
+            rot, resample=Image.Resampling.BILINEAR, center=centre, translate=(shift[1], shift[0])
+        )
         pr, pa = from_image(piece)
         edge = np.clip(pa - ndimage.grey_erosion(pa, size=(3, 3)), 0, 1)
         pr = pr * (1 - edge[..., None] * 0.7) + 0.95 * edge[..., None] * 0.7
@@ -244,7 +266,9 @@ def shatter_layer(rng: np.random.Generator, layer: Image.Image, bbox, pieces: in
         out_a = np.maximum(out_a, pa)
     result = to_image(out_rgb, out_a)
     d = ImageDraw.Draw(result)
-    colour = tuple(int(v) for v in (np.median(rgb[alpha > 0.5], axis=0) * 255)) if (alpha > 0.5).any() else (230, 230, 230)
+    colour = (
+        tuple(int(v) for v in (np.median(rgb[alpha > 0.5], axis=0) * 255)) if (alpha > 0.5).any() else (230, 230, 230)
+    )
     for _ in range(int(rng.integers(3, 15))):
         sx, sy = cx + rng.normal(0, 0.6) * size, cy + rng.uniform(0.2, 0.8) * size * 0.6
         r = rng.uniform(0.01, 0.04) * size
@@ -255,8 +279,14 @@ def shatter_layer(rng: np.random.Generator, layer: Image.Image, bbox, pieces: in
 
 def puddle(rng: np.random.Generator, img: Array) -> Array:
     h, w = img.shape[:2]
-    poly = ragged_blob(rng, rng.uniform(0.3, 0.7) * w, rng.uniform(0.7, 0.95) * h, rng.uniform(0.2, 0.4) * w, rng.uniform(0.05, 0.12) * h, rough=0.4)
+    poly = ragged_blob(
+        rng,
+        rng.uniform(0.3, 0.7) * w,
+        rng.uniform(0.7, 0.95) * h,
+        rng.uniform(0.2, 0.4) * w,
+        rng.uniform(0.05, 0.12) * h,
+        rough=0.4,
+    )
     m = draw_mask((w, h), lambda d: d.polygon(poly, fill=255), blur=3)
     gloss = fractal_noise(rng, h, w, base=4, octaves=2)
     return img * (1 - 0.35 * m[..., None]) + 0.25 * m[..., None] * gloss[..., None] ** 3
-

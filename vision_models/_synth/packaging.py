@@ -5,6 +5,7 @@ printing, damaged per label (collapsed corners, creases, tears, an open top with
 scuffs), then warped into place. A mailer is a wrinkled poly or kraft bag lying flat. Each renderer returns
 an RGBA layer the size of the canvas.
 """
+
 from __future__ import annotations
 
 import math
@@ -13,28 +14,9 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from vision_models._synth.backdrops import photo_patch
-from vision_models._synth.canvas import (
-    draw_mask,
-    fractal_noise,
-    is_convex,
-    to_image,
-    warp_onto,
-)
-from vision_models._synth.damage import (
-    crease,
-    crumple,
-    dent_layer,
-    scuffs_and_scratches,
-    tear,
-    water_stain,
-)
-from vision_models._synth.surfaces import (
-    cardboard,
-    draw_label,
-    draw_tape,
-    print_marks,
-    ribbon,
-)
+from vision_models._synth.canvas import draw_mask, fractal_noise, is_convex, to_image, warp_onto
+from vision_models._synth.damage import crease, crumple, dent_layer, scuffs_and_scratches, tear, water_stain
+from vision_models._synth.surfaces import cardboard, draw_label, draw_tape, print_marks, ribbon
 
 CARDBOARD_COLOURS = [(0.72, 0.55, 0.37), (0.66, 0.50, 0.33), (0.78, 0.62, 0.44), (0.60, 0.45, 0.30), (0.85, 0.80, 0.72)]
 
@@ -84,14 +66,18 @@ def box_layer(rng: np.random.Generator, W: int, H: int, label: str, retail: bool
         if retail:
             # printed retail packaging: a colour field with a product panel and text blocks
             tex = tex * 0.15 + print_colour * shade * 0.85
-            panel = photo_patch(rng, int(fh * 0.7) - int(fh * 0.2), int(fw * 0.55) - int(fw * 0.1)) if rng.random() < 0.6 else None
+            panel = (
+                photo_patch(rng, int(fh * 0.7) - int(fh * 0.2), int(fw * 0.55) - int(fw * 0.1))
+                if rng.random() < 0.6
+                else None
+            )
             if panel is None:
                 panel = np.clip(1 - print_colour, 0, 1)
-            tex[int(fh * 0.2):int(fh * 0.7), int(fw * 0.1):int(fw * 0.55)] = panel * shade
+            tex[int(fh * 0.2) : int(fh * 0.7), int(fw * 0.1) : int(fw * 0.55)] = panel * shade
             for _ in range(4):
                 yy0 = int(rng.uniform(0.1, 0.85) * fh)
                 xx0 = int(rng.uniform(0.6, 0.7) * fw)
-                tex[yy0:yy0 + 6, xx0:xx0 + int(fw * 0.25)] = 0.95 * shade
+                tex[yy0 : yy0 + 6, xx0 : xx0 + int(fw * 0.25)] = 0.95 * shade
         faces[name] = tex
     tape_vertical = bool(rng.random() < 0.5)
     if not retail:
@@ -149,8 +135,12 @@ def box_layer(rng: np.random.Generator, W: int, H: int, label: str, retail: bool
                 tcx, tcy = sum(p[0] for p in top) / 4, sum(p[1] for p in top) / 4
                 ox, oy = (mx - tcx), (my - tcy)
                 lift = rng.uniform(0.5, 1.1)
-                flap = [pa, pb, (pb[0] + ox * lift, pb[1] + oy * lift - depth * 0.4 * rng.random()),
-                        (pa[0] + ox * lift, pa[1] + oy * lift - depth * 0.4 * rng.random())]
+                flap = [
+                    pa,
+                    pb,
+                    (pb[0] + ox * lift, pb[1] + oy * lift - depth * 0.4 * rng.random()),
+                    (pa[0] + ox * lift, pa[1] + oy * lift - depth * 0.4 * rng.random()),
+                ]
                 tex = cardboard(rng, 256, 128, colour, rng.uniform(0.7, 1.1))
                 layer = Image.alpha_composite(layer, warp_onto(to_image(tex, np.ones(tex.shape[:2])), flap, (W, H)))
     if crushed and rng.random() < 0.7:
@@ -165,7 +155,10 @@ def mailer_layer(rng: np.random.Generator, W: int, H: int, label: str) -> Image.
     cx, cy = W / 2 + rng.uniform(-0.1, 0.1) * W, H / 2 + rng.uniform(-0.08, 0.08) * H
     fw, fh = 320, 240
     kind = "kraft" if label == "water_damage" else rng.choice(["poly", "kraft"])
-    base = np.asarray(rng.choice([(0.85, 0.85, 0.86), (0.3, 0.3, 0.32), (0.8, 0.7, 0.5) if kind == "kraft" else (0.6, 0.75, 0.9)]), np.float32)
+    base = np.asarray(
+        rng.choice([(0.85, 0.85, 0.86), (0.3, 0.3, 0.32), (0.8, 0.7, 0.5) if kind == "kraft" else (0.6, 0.75, 0.9)]),
+        np.float32,
+    )
     wrinkles = fractal_noise(rng, fh, fw, base=6, octaves=4)
     gx = np.gradient(wrinkles, axis=1) * rng.uniform(6, 14)
     tex = base[None, None] * (0.88 + 0.25 * gx + 0.05 * wrinkles)[..., None]
@@ -184,7 +177,11 @@ def mailer_layer(rng: np.random.Generator, W: int, H: int, label: str) -> Image.
     angle = rng.uniform(-0.5, 0.5)
     corners = [(-mw / 2, -mh / 2), (mw / 2, -mh / 2), (mw / 2, mh / 2), (-mw / 2, mh / 2)]
     squash = rng.uniform(0.7, 1.0)
-    quad = [(cx + x * math.cos(angle) - y * math.sin(angle) + rng.normal(0, 0.02 * s),
-             cy + (x * math.sin(angle) + y * math.cos(angle)) * squash + rng.normal(0, 0.02 * s)) for x, y in corners]
+    quad = [
+        (
+            cx + x * math.cos(angle) - y * math.sin(angle) + rng.normal(0, 0.02 * s),
+            cy + (x * math.sin(angle) + y * math.cos(angle)) * squash + rng.normal(0, 0.02 * s),
+        )
+        for x, y in corners
+    ]
     return warp_onto(to_image(np.clip(tex, 0, 1), alpha), quad, (W, H))
-

@@ -4,6 +4,7 @@ Corrugated cardboard, a carton's printing, a white shipping label with small pri
 tape (optionally slit open), a gift ribbon, and a phone screen (off, wallpaper, icons or a photo, with a
 reflection of the room). Each function paints into or returns a float (h, w, 3) array.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,7 +34,15 @@ def print_marks(rng: np.random.Generator, face: Array) -> None:
     if rng.random() < 0.6:
         d.rectangle([x0, y0, x0 + w * 0.35, y0 + h * 0.22], outline=255, width=3)
         for k in range(3):
-            d.rectangle([x0 + w * 0.03, y0 + h * (0.04 + 0.06 * k), x0 + w * rng.uniform(0.15, 0.32), y0 + h * (0.07 + 0.06 * k)], fill=255)
+            d.rectangle(
+                [
+                    x0 + w * 0.03,
+                    y0 + h * (0.04 + 0.06 * k),
+                    x0 + w * rng.uniform(0.15, 0.32),
+                    y0 + h * (0.07 + 0.06 * k),
+                ],
+                fill=255,
+            )
     if rng.random() < 0.5:
         ax, ay = rng.uniform(0.55, 0.85) * w, rng.uniform(0.1, 0.5) * h
         for k in range(2):
@@ -50,8 +59,8 @@ def draw_label(rng: np.random.Generator, face: Array) -> None:
     lw, lh = int(w * rng.uniform(0.3, 0.55)), int(h * rng.uniform(0.25, 0.45))
     x0, y0 = int(rng.uniform(0.05, 0.95) * (w - lw)), int(rng.uniform(0.05, 0.95) * (h - lh))
     paper = rng.uniform(0.9, 1.0)
-    face[y0:y0 + lh, x0:x0 + lw] = paper
-    label = face[y0:y0 + lh, x0:x0 + lw]
+    face[y0 : y0 + lh, x0 : x0 + lw] = paper
+    label = face[y0 : y0 + lh, x0 : x0 + lw]
     # small print
     y = int(lh * 0.08)
     while y < lh * 0.55:
@@ -60,7 +69,7 @@ def draw_label(rng: np.random.Generator, face: Array) -> None:
         xs = int(lw * 0.06)
         for x in range(xs, xs + line_w, max(2, th * 2)):
             if rng.random() < 0.8:
-                label[y:y + th, x:x + max(1, th * 2 - 1)] = rng.uniform(0.05, 0.3)
+                label[y : y + th, x : x + max(1, th * 2 - 1)] = rng.uniform(0.05, 0.3)
         y += th * 3
     # barcode
     bx, by = int(lw * 0.08), int(lh * 0.62)
@@ -69,13 +78,15 @@ def draw_label(rng: np.random.Generator, face: Array) -> None:
     while x < bx + bw:
         sw = int(rng.integers(1, 4))
         if rng.random() < 0.55:
-            label[by:by + bh, x:x + sw] = 0.05
+            label[by : by + bh, x : x + sw] = 0.05
         x += sw
 
 
 def draw_tape(rng: np.random.Generator, face: Array, vertical: bool, broken: bool = False) -> None:
     h, w = face.shape[:2]
-    colour = np.asarray(rng.choice([(0.62, 0.46, 0.28), (0.85, 0.75, 0.55), (0.93, 0.93, 0.90), (0.75, 0.60, 0.40)]), np.float32)
+    colour = np.asarray(
+        rng.choice([(0.62, 0.46, 0.28), (0.85, 0.75, 0.55), (0.93, 0.93, 0.90), (0.75, 0.60, 0.40)]), np.float32
+    )
     alpha = rng.uniform(0.55, 0.9)
     width = rng.uniform(0.14, 0.24)
     lo, hi = 0.5 - width / 2, 0.5 + width / 2
@@ -88,10 +99,17 @@ def draw_tape(rng: np.random.Generator, face: Array, vertical: bool, broken: boo
     region[...] = (region * (1 - alpha) + colour * alpha) * gloss
     if broken:
         # A slit along the tape: the two halves lift and show the gap between the flaps.
-        cut = draw_mask((region.shape[1], region.shape[0]), lambda d: d.line(
-            jagged_polyline(rng, (0, region.shape[0] / 2), (region.shape[1], region.shape[0] / 2), 10, 0.02)
-            if not vertical else jagged_polyline(rng, (region.shape[1] / 2, 0), (region.shape[1] / 2, region.shape[0]), 10, 0.02),
-            fill=255, width=max(2, int(min(region.shape[:2]) * 0.12))), blur=0.8)
+        cut = draw_mask(
+            (region.shape[1], region.shape[0]),
+            lambda d: d.line(
+                jagged_polyline(rng, (0, region.shape[0] / 2), (region.shape[1], region.shape[0] / 2), 10, 0.02)
+                if not vertical
+                else jagged_polyline(rng, (region.shape[1] / 2, 0), (region.shape[1] / 2, region.shape[0]), 10, 0.02),
+                fill=255,
+                width=max(2, int(min(region.shape[:2]) * 0.12)),
+            ),
+            blur=0.8,
+        )
         region[...] = region * (1 - cut[..., None] * 0.85)
 
 
@@ -99,7 +117,7 @@ def ribbon(rng: np.random.Generator, face: Array, vertical: bool) -> None:
     h, w = face.shape[:2]
     colour = np.asarray(rng.choice([(0.85, 0.85, 0.88), (0.8, 0.1, 0.15), (0.9, 0.75, 0.2)]), np.float32)
     lo, hi = 0.44, 0.56
-    region = face[:, int(lo * w):int(hi * w)] if vertical else face[int(lo * h):int(hi * h)]
+    region = face[:, int(lo * w) : int(hi * w)] if vertical else face[int(lo * h) : int(hi * h)]
     n = region.shape[0] if vertical else region.shape[1]
     sheen = 0.75 + 0.35 * np.abs(np.sin(np.linspace(0, rng.uniform(3, 9), n)))
     sheen = sheen[:, None, None] if vertical else sheen[None, :, None]
@@ -125,10 +143,9 @@ def screen_texture(rng: np.random.Generator, fw: int, fh: int) -> Array:
                 for c in range(4):
                     x0, y0 = int(c * cell + cell * 0.18), int(fh * 0.12 + r * cell * 1.1)
                     if y0 + cell * 0.64 < fh * 0.9:
-                        tex[y0:int(y0 + cell * 0.64), x0:int(x0 + cell * 0.64)] = rng.random(3)
+                        tex[y0 : int(y0 + cell * 0.64), x0 : int(x0 + cell * 0.64)] = rng.random(3)
         else:
-            tex[int(fh * 0.12):int(fh * 0.2), int(fw * 0.25):int(fw * 0.75)] = 0.95
+            tex[int(fh * 0.12) : int(fh * 0.2), int(fw * 0.25) : int(fw * 0.75)] = 0.95
     # a reflection of the room: a soft diagonal highlight
     refl = np.clip(1 - np.abs((xx / fw - yy / fh * rng.uniform(0.3, 1.2)) - rng.uniform(-0.3, 0.6)) * 4, 0, 1)
     return np.clip(tex + rng.uniform(0.04, 0.2) * refl[..., None], 0, 1)
-

@@ -6,6 +6,7 @@ Guo et al., 2017, do it: one parameter on held-out data); either way the held-ou
 (accuracy, binary accuracy, calibration error before and after temperature), and a fine-tuned head is
 compared with the linear probe on the frozen backbone over the same split.
 """
+
 from __future__ import annotations
 
 import torch

@@ -5,6 +5,7 @@ one side of every split. `folder_dataset` decodes photos exactly as the serving 
 `synthetic_dataset` renders `vision_models.synth` scenes under cache keys tied to the generator's source
 (`synth_version`); `stratified_split` picks the held-out photos per class.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -50,7 +51,9 @@ class Dataset:
 
     def subset(self, photos: np.ndarray) -> Dataset:
         keep = np.isin(self.group, photos)
-        return Dataset(self.features[keep], self.labels[keep], self.group[keep], self.first[keep], self.label_names, self.real)
+        return Dataset(
+            self.features[keep], self.labels[keep], self.group[keep], self.first[keep], self.label_names, self.real
+        )
 
     @staticmethod
     def concat(parts: list[Dataset]) -> Dataset:
@@ -74,8 +77,15 @@ class Dataset:
         return self.group[self.first], self.labels[self.first]
 
 
-def folder_dataset(root, views: int, seed: int, cache: FeatureCache, log, maps: bool = False,
-                   embed_images: Callable[[list], np.ndarray] | None = None) -> Dataset:
+def folder_dataset(
+    root,
+    views: int,
+    seed: int,
+    cache: FeatureCache,
+    log,
+    maps: bool = False,
+    embed_images: Callable[[list], np.ndarray] | None = None,
+) -> Dataset:
     """Every photo under `root` as taken plus `views - 1` augmented copies: pooled features, or with `maps`
     the block inputs that fine-tuning starts from."""
     paths, labels, space = scan_image_folder(root)
@@ -110,8 +120,12 @@ def synthetic_dataset(n: int, seed: int, cache: FeatureCache, log, space=DAMAGE_
         count = per_label * 2 if label == "no_damage" else per_label
         for i in range(count):
             scene_seed = seed * 1_000_003 + li * 100_003 + i
-            items.append((f"synth{version}{label[:4]}{scene_seed:012d}",
-                          lambda lab=label, s=scene_seed: synth.render_scene(lab, s)))
+            items.append(
+                (
+                    f"synth{version}{label[:4]}{scene_seed:012d}",
+                    lambda lab=label, s=scene_seed: synth.render_scene(lab, s),
+                )
+            )
             labels.append(label)
     # cache keys must start with hex for the view seed: prefix a digest
     items = [(hashlib.sha256(k.encode()).hexdigest()[:24], f) for k, f in items]
@@ -135,4 +149,3 @@ def stratified_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndar
         held.extend(idx[:n_held])
         train.extend(idx[n_held:])
     return np.sort(np.asarray(train, int)), np.sort(np.asarray(held, int))
-

@@ -5,6 +5,7 @@ frozen backbone, either to its pooled features (for fitting a linear head) or to
 TUNED_FROM (for fine-tuning the blocks after it). Results are cached as float16 .npy files keyed by
 content, view count, seed and feature kind, so a second run over the same photos takes seconds.
 """
+
 from __future__ import annotations
 
 import os
@@ -51,7 +52,7 @@ def _in_batches(items, batch_size: int, run) -> list[np.ndarray]:
     """`run(backbone, chunk)` over `items` in chunks of `batch_size`, without gradients, as numpy arrays."""
     backbone = load_backbone()
     with torch.inference_mode():
-        return [run(backbone, items[i:i + batch_size]).numpy() for i in range(0, len(items), batch_size)]
+        return [run(backbone, items[i : i + batch_size]).numpy() for i in range(0, len(items), batch_size)]
 
 
 def _preprocessed(images: list) -> torch.Tensor:
@@ -65,19 +66,34 @@ def embed(images: list, batch_size: int = 32) -> np.ndarray:
 
 def block_inputs(images: list, batch_size: int = 32) -> np.ndarray:
     """The frozen backbone's input to block TUNED_FROM, (N, 192, 7, 7), for fine-tuning the blocks after it."""
-    return np.concatenate(_in_batches(
-        images, batch_size, lambda backbone, chunk: backbone.feature_map(_preprocessed(chunk), until_block=TUNED_FROM)))
+    return np.concatenate(
+        _in_batches(
+            images,
+            batch_size,
+            lambda backbone, chunk: backbone.feature_map(_preprocessed(chunk), until_block=TUNED_FROM),
+        )
+    )
 
 
 def frozen_features(maps: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Pooled features of the frozen backbone from cached block inputs (the same as `image_features`)."""
-    out = _in_batches(maps, batch_size, lambda backbone, chunk: pooled(
-        backbone.tail(torch.from_numpy(chunk.astype(np.float32)), TUNED_FROM)))
+    out = _in_batches(
+        maps,
+        batch_size,
+        lambda backbone, chunk: pooled(backbone.tail(torch.from_numpy(chunk.astype(np.float32)), TUNED_FROM)),
+    )
     return np.concatenate(out) if out else np.zeros((0, FEATURE_DIM), np.float32)
 
 
-def features_for(items: list[tuple[str, object]], views: int, seed: int, cache: FeatureCache, log,
-                  maps: bool = False, embed_images: Callable[[list], np.ndarray] | None = None) -> np.ndarray:
+def features_for(
+    items: list[tuple[str, object]],
+    views: int,
+    seed: int,
+    cache: FeatureCache,
+    log,
+    maps: bool = False,
+    embed_images: Callable[[list], np.ndarray] | None = None,
+) -> np.ndarray:
     """items: (cache key, zero-argument loader returning a PIL image). Returns (N, views, D), or the block
     inputs (N, views, 192, 7, 7) with `maps`. `embed_images` replaces `embed` for pooled features."""
     embed_images = embed_images or embed
@@ -92,7 +108,7 @@ def features_for(items: list[tuple[str, object]], views: int, seed: int, cache: 
             todo.append(i)
     chunk = 16
     for start in range(0, len(todo), chunk):
-        idx = todo[start:start + chunk]
+        idx = todo[start : start + chunk]
         images = []
         for i in idx:
             key, loader = items[i]
@@ -104,4 +120,3 @@ def features_for(items: list[tuple[str, object]], views: int, seed: int, cache: 
             cache.put(f"{items[i][0]}-v{views}-s{seed}", feats[j])
         log(f"  features {min(start + chunk, len(todo))}/{len(todo)} new images")
     return result
-

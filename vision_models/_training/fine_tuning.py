@@ -4,6 +4,7 @@ The linear probe on frozen features (`head_fitting.fit_head`) supplies the start
 normalisation, its L2 penalty and its temperature; `fine_tune` then trains the backbone's tail (blocks
 TUNED_FROM onwards and the head conv) and the linear head jointly with AdamW and a one-cycle schedule.
 """
+
 from __future__ import annotations
 
 import math
@@ -29,8 +30,17 @@ TUNE_DROPOUT = 0.2
 MAPS_KIND = f"lite0-block{TUNED_FROM}-input-v1"
 
 
-def fine_tune(maps: np.ndarray, labels: np.ndarray, probe: Head, l2: float, *, seed: int = 0,
-              epochs: int = TUNE_EPOCHS, lr: float = TUNE_LR, log=lambda *_: None) -> Head:
+def fine_tune(
+    maps: np.ndarray,
+    labels: np.ndarray,
+    probe: Head,
+    l2: float,
+    *,
+    seed: int = 0,
+    epochs: int = TUNE_EPOCHS,
+    lr: float = TUNE_LR,
+    log=lambda *_: None,
+) -> Head:
     """Fine-tune the backbone's last blocks and head conv (`Tail`) together with the linear head, starting from
     the frozen backbone and the linear probe `probe` (its feature normalisation stays fixed). Rows of `maps` are
     cached block inputs of photos and their augmented views. Returns a TUNED_KIND head with the probe's temperature."""
@@ -45,8 +55,12 @@ def fine_tune(maps: np.ndarray, labels: np.ndarray, probe: Head, l2: float, *, s
     mean, std = probe.feature_mean, probe.feature_std
     weight = probe.weight.clone().requires_grad_(True)
     bias = probe.bias.clone().requires_grad_(True)
-    opt = torch.optim.AdamW([{"params": list(tail.parameters()), "lr": lr, "weight_decay": 0.0},
-                             {"params": [weight, bias], "lr": TUNE_HEAD_LR, "weight_decay": 0.0}])
+    opt = torch.optim.AdamW(
+        [
+            {"params": list(tail.parameters()), "lr": lr, "weight_decay": 0.0},
+            {"params": [weight, bias], "lr": TUNE_HEAD_LR, "weight_decay": 0.0},
+        ]
+    )
     steps = max(1, epochs * math.ceil(len(x) / TUNE_BATCH))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[lr, TUNE_HEAD_LR], total_steps=steps, pct_start=0.15)
     generator = torch.Generator().manual_seed(seed)
@@ -61,8 +75,16 @@ def fine_tune(maps: np.ndarray, labels: np.ndarray, probe: Head, l2: float, *, s
             sched.step()
         log(f"  fine-tuning the last blocks: epoch {epoch + 1}/{epochs}")
     tail.eval()
-    return Head(labels=probe.labels, weight=weight.detach(), bias=bias.detach(), feature_mean=mean, feature_std=std,
-                temperature=probe.temperature, feature_kind=TUNED_KIND, tail=tail)
+    return Head(
+        labels=probe.labels,
+        weight=weight.detach(),
+        bias=bias.detach(),
+        feature_mean=mean,
+        feature_std=std,
+        temperature=probe.temperature,
+        feature_kind=TUNED_KIND,
+        tail=tail,
+    )
 
 
 def fit_tuned(data: Dataset, *, seed: int = 0, l2: float | None = None, log=lambda *_: None) -> tuple[Fit, Fit]:
@@ -72,4 +94,3 @@ def fit_tuned(data: Dataset, *, seed: int = 0, l2: float | None = None, log=lamb
     probe = fit_head(frozen, seed=seed, log=log, **({"l2_grid": (l2,), "folds": 1} if l2 is not None else {}))
     head = fine_tune(data.features, data.labels, probe.head, probe.l2, seed=seed, log=log)
     return Fit(head, probe.l2), probe
-

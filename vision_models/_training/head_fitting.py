@@ -5,6 +5,7 @@ views of a photo in one fold), fits the softmax temperature on the out-of-fold l
 taken, and refits on everything. `head_logits` scores rows of features (or block inputs for a fine-tuned
 head) in batches.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,8 +35,9 @@ def class_weights(y: np.ndarray, k: int, label_names: tuple[str, ...] = ()) -> n
     return w
 
 
-def fit_linear(x: np.ndarray, y: np.ndarray, k: int, l2: float, sample_weight: np.ndarray | None = None,
-               max_iter: int = 150) -> tuple[torch.Tensor, torch.Tensor]:
+def fit_linear(
+    x: np.ndarray, y: np.ndarray, k: int, l2: float, sample_weight: np.ndarray | None = None, max_iter: int = 150
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Weighted multinomial logistic regression on standardised features (full-batch L-BFGS)."""
     torch.manual_seed(0)
     xt = torch.from_numpy(x.astype(np.float32))
@@ -108,8 +110,14 @@ def fit_head(data: Dataset, *, seed: int = 0, l2_grid=L2_GRID, folds: int = 3, l
     _, l2, logits, ys = best
     temperature = fit_temperature(logits, ys) if logits is not None else 1.0
     w, b = fit_linear(z, data.labels, k, l2, cw[data.labels])
-    head = Head(labels=names, weight=w, bias=b, feature_mean=torch.from_numpy(mean.astype(np.float32)),
-                feature_std=torch.from_numpy(std.astype(np.float32)), temperature=temperature)
+    head = Head(
+        labels=names,
+        weight=w,
+        bias=b,
+        feature_mean=torch.from_numpy(mean.astype(np.float32)),
+        feature_std=torch.from_numpy(std.astype(np.float32)),
+        temperature=temperature,
+    )
     return Fit(head, l2)
 
 
@@ -118,7 +126,7 @@ def head_logits(head: Head, features: np.ndarray, batch_size: int = 256) -> torc
     out = []
     with torch.inference_mode():
         for i in range(0, len(features), batch_size):
-            x = torch.from_numpy(features[i:i + batch_size].astype(np.float32))
+            x = torch.from_numpy(features[i : i + batch_size].astype(np.float32))
             out.append(head.logits(head.tail(x) if head.tail is not None else x))
     return torch.cat(out) if out else torch.zeros((0, len(head.labels)))
 
@@ -126,4 +134,3 @@ def head_logits(head: Head, features: np.ndarray, batch_size: int = 256) -> torc
 def _weighted_nll(logits: np.ndarray, labels: np.ndarray, cw: np.ndarray) -> float:
     logp = torch.log_softmax(torch.from_numpy(logits), dim=1).numpy()
     return float(-(logp[np.arange(len(labels)), labels] * cw[labels]).sum() / cw[labels].sum())
-

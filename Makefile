@@ -7,7 +7,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test bench screenshots train-vision train-text sample-images chromium venv clean
+.PHONY: run test test-fast lint bench screenshots train-vision train-text sample-images chromium venv clean
 
 venv: $(STAMP)
 
@@ -32,8 +32,18 @@ chromium:
 	  else echo "warning: chromium missing and not root; browser tests will be skipped"; fi; \
 	fi
 
-test: $(STAMP) chromium
+# Lint, format and type checks: part of `make test`, and quick on their own.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+test: $(STAMP) chromium lint
 	$(PY) -m pytest -q -x --durations=15
+
+# Everything but the slow lane (real models, real servers, the browser): for the edit-test loop.
+test-fast: $(STAMP) lint
+	$(PY) -m pytest -q -x -m "not slow and not browser"
 
 # Refresh the README's screenshots under docs/ (the browser test, writing where README looks).
 screenshots: $(STAMP) chromium

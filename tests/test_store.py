@@ -357,3 +357,37 @@ def test_missing_required_columns_are_named(tmp_path):
     path.write_text("order_id,email\nSHOP-1,a@b.co\n")
     with pytest.raises(OrdersFileError, match="missing column.*item_name, value"):
         read_orders_csv(path)
+
+
+def test_a_version_1_database_is_migrated_with_its_payouts_and_reviewer_decisions(tmp_path):
+    from claims.store._base import MIGRATIONS, _statements
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    for statement in _statements(MIGRATIONS[0]):
+        conn.execute(statement)
+    now = iso(utcnow())
+    conn.execute(
+        "INSERT INTO orders (order_id, email, item_name, value, updated_at) VALUES ('O-1', 'a@b.co', 'Lamp', 40, ?)",
+        [now],
+    )
+    for claim_id, status in (("CLM-OLD1", "auto_refund"), ("CLM-OLD2", "denied")):
+        conn.execute(
+            "INSERT INTO claims (claim_id, order_id, email, description, token_hash, status, created_at, updated_at) "
+            "VALUES (?, 'O-1', 'a@b.co', 'd', 't', ?, ?, ?)",
+            [claim_id, status, now, now],
+        )
+    conn.execute(
+        "INSERT INTO workflows (claim_id, kind, state, created_at, updated_at) "
+        "VALUES ('CLM-OLD1', 'refund', 'completed', ?, ?)",
+        [now, now],
+    )
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    with Store.open(path) as store:
+        assert store.schema_version() == SCHEMA_VERSION
+        (workflow,) = store.workflows_for_claims(["CLM-OLD1"])
+        assert (workflow["order_id"], workflow["amount"], workflow["authorised_by"]) == ("O-1", 40.0, "system")
+        assert store.get_claim("CLM-OLD2").status_actor == "reviewer" and store.get_claim("CLM-OLD1").version == 1
+        assert "reviews" not in store.db.table_names()

@@ -20,6 +20,8 @@ from vision_models.backbone import (
     weights_path,
 )
 
+pytestmark = pytest.mark.slow  # loads the real backbone weights
+
 
 @pytest.fixture(scope="module")
 def backbone():

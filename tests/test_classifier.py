@@ -17,6 +17,8 @@ from vision_models.features import FEATURE_DIM, TUNED_KIND, Tail
 from vision_models.labels import BINARY_LABELS, DAMAGE_LABELS, DamagePrediction
 from vision_models.synth import render_scene
 
+pytestmark = pytest.mark.slow  # loads the real classifier
+
 
 @pytest.fixture(scope="module")
 def clf():

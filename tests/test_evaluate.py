@@ -13,6 +13,8 @@ from vision_models.labels import DAMAGE_LABELS
 from vision_models.metrics import classification_report, expected_calibration_error, fit_temperature
 from vision_models.train import train
 
+pytestmark = pytest.mark.slow  # runs the real classifier over image folders
+
 
 def _photo(colour, seed):
     rng = np.random.default_rng(seed)

@@ -20,6 +20,9 @@ from tests._ui_support import open_service
 from ui import _gradio_compat as compat
 from ui.app import ReviewerLogin, build_app
 
+pytestmark = pytest.mark.slow  # builds and serves the real Gradio apps
+
+
 SHARED = ("/review", "/dashboard")
 VERSION = f"Gradio {gr.__version__}"
 

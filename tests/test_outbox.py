@@ -170,6 +170,7 @@ def test_approved_refunds_and_replacements_are_delivered_with_signatures_that_ve
             svc.close()
 
 
+@pytest.mark.slow  # a subprocess or the real generator at full size
 def test_a_receiver_that_fails_the_first_tries_still_processes_each_message_once(tmp_path):
     svc = make_service(
         tmp_path / "claims.db",
@@ -314,6 +315,7 @@ def test_a_webhook_url_without_a_secret_is_refused(tmp_path):
         store.close()
 
 
+@pytest.mark.slow  # a subprocess or the real generator at full size
 def test_a_dispatcher_killed_mid_delivery_loses_nothing_and_sends_nothing_under_a_new_key(tmp_path):
     data = tmp_path / "data"
     svc = make_service(data / "claims.db")

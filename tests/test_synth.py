@@ -55,6 +55,7 @@ def test_generate_dataset_writes_imagefolder_layout(tmp_path):
             assert image.format == "JPEG"
 
 
+@pytest.mark.slow  # a subprocess or the real generator at full size
 def test_samples_command_writes_demo_photos(tmp_path):
     assert main(["--samples", str(tmp_path / "s")]) == 0
     files = list((tmp_path / "s").rglob("*.jpg"))

@@ -15,6 +15,8 @@ from vision_models.image_folder import scan_image_folder
 from vision_models.labels import BINARY_LABELS, DAMAGE_LABELS
 from vision_models.train import _block_inputs, head_logits, main, train
 
+pytestmark = pytest.mark.slow  # trains heads on the real backbone
+
 
 def _photo(colour: tuple[int, int, int], seed: int) -> Image.Image:
     rng = np.random.default_rng(seed)

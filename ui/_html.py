@@ -53,10 +53,10 @@ def thumbnail_data_uri(
             if img.width * img.height > max_pixels:
                 return None
             img.draft("RGB", (max_side * 2, max_side * 2))  # fast JPEG downscale while decoding
-            img = ImageOps.exif_transpose(img).convert("RGB")
-            img.thumbnail((max_side, max_side))
+            thumb = ImageOps.exif_transpose(img).convert("RGB")
+            thumb.thumbnail((max_side, max_side))
             out = io.BytesIO()
-            img.save(out, format="JPEG", quality=82)
+            thumb.save(out, format="JPEG", quality=82)
     except (OSError, ValueError, Image.DecompressionBombError):
         return None
     return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")

@@ -9,8 +9,10 @@ from __future__ import annotations
 import statistics
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import gradio as gr
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
@@ -37,7 +39,7 @@ def period_bounds(period: str, now: datetime | None = None) -> tuple[datetime, d
     return now - PERIODS.get(period, PERIODS["Last 30 days"]), now
 
 
-def _figure(title: str) -> tuple[Figure, object]:
+def _figure(title: str) -> tuple[Figure, Axes]:
     fig = Figure(figsize=(6.4, 3.4), dpi=100, layout="constrained")
     ax = fig.add_subplot()
     ax.set_title(title, loc="left", fontsize=11, fontweight="bold")
@@ -47,13 +49,13 @@ def _figure(title: str) -> tuple[Figure, object]:
     return fig, ax
 
 
-def _empty(ax, text: str = "No data in this period") -> None:
+def _empty(ax: Axes, text: str = "No data in this period") -> None:
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="#64748b")
     ax.set_xticks([])
     ax.set_yticks([])
 
 
-def _count_axis(ax, ylabel: str, **legend) -> None:
+def _count_axis(ax: Axes, ylabel: str, **legend: Any) -> None:
     """Whole-number counts up the y axis, its label, and a frameless legend."""
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(ylabel)
@@ -142,7 +144,7 @@ def automation_figure(data: dict, since: datetime, until: datetime) -> Figure:
         _empty(ax)
         return fig
     starts, step, fmt = buckets(since, until)
-    counts = [Counter() for _ in starts]
+    counts: list[Counter[str]] = [Counter() for _ in starts]
     for c in claims:
         created = parse_time(c.get("created_at"))
         if not created or created < starts[0]:
@@ -188,7 +190,7 @@ DECISION_TIME_BINS: tuple[tuple[str, float], ...] = (
 
 def decision_time_figure(data: dict) -> Figure:
     fig, ax = _figure("Time from submission to decision")
-    counts = {"auto": Counter(), "person": Counter()}
+    counts: dict[str, Counter[str]] = {"auto": Counter(), "person": Counter()}
     for c in data.get("claims") or []:
         hours = _decision_hours(c)
         if hours is None:

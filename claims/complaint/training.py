@@ -179,8 +179,8 @@ def evaluate_rows(rows: Sequence[dict[str, str]], analyses: Sequence) -> dict:
         report["intent_accuracy"] = round(float(np.mean([t == p for t, p in zip(truth, pred)])), 4) if rows else 0.0
     for col in ("wants_human", "frustrated"):
         if col in columns:
-            truth = [parse_bool(r[col], row=i + 2, column=col) for i, r in enumerate(rows)]
-            sig[col] = _binary_scores(truth, [getattr(a, col) for a in analyses])
+            flags = [parse_bool(r[col], row=i + 2, column=col) for i, r in enumerate(rows)]
+            sig[col] = _binary_scores(flags, [getattr(a, col) for a in analyses])
     if "damage_types" in columns:
         truth_sets = [set(parse_damage(r["damage_types"], row=i + 2)) for i, r in enumerate(rows)]
         pred_sets = [set(a.damage_types) for a in analyses]
@@ -188,7 +188,8 @@ def evaluate_rows(rows: Sequence[dict[str, str]], analyses: Sequence) -> dict:
         for label in DAMAGE_LABELS:
             s = _binary_scores([label in t for t in truth_sets], [label in p for p in pred_sets])
             sig[f"damage_{label}"] = s
-            tp, fp, fn = tp + s["tp"], fp + s["fp"], fn + s["fn"]
+            # prf's counts are ints stored in a dict[str, float]; int() only narrows the type
+            tp, fp, fn = tp + int(s["tp"]), fp + int(s["fp"]), fn + int(s["fn"])
         sig["damage_types"] = prf(tp, fp, fn)  # micro-averaged over labels
     if "sentiment" in columns:
         pairs = [(r["sentiment"].strip().lower(), a.sentiment) for r, a in zip(rows, analyses)]

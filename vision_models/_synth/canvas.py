@@ -9,6 +9,7 @@ damage; every random draw comes from the generator passed in, so callers control
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
@@ -36,7 +37,9 @@ def fractal_noise(
         cells *= 2
     out /= total
     lo, hi = np.percentile(out, 1), np.percentile(out, 99)
-    return np.clip((out - lo) / max(hi - lo, 1e-6), 0, 1)
+    # max() of a numpy scalar and a float is typed only as "comparable"; the value is one of the two
+    span = cast("np.floating | float", max(hi - lo, 1e-6))
+    return np.clip((out - lo) / span, 0, 1)
 
 
 def to_image(rgb: Array, alpha: Array | None = None) -> Image.Image:

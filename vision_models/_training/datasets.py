@@ -140,7 +140,8 @@ def synthetic_dataset(n: int, seed: int, cache: FeatureCache, log, space=DAMAGE_
 
 def stratified_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
-    train, held = [], []
+    train: list[int] = []
+    held: list[int] = []
     for c in np.unique(y):
         idx = rng.permutation(np.nonzero(y == c)[0])
         n_held = int(round(len(idx) * fraction)) if len(idx) > 1 else 0

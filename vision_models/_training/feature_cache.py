@@ -9,11 +9,12 @@ content, view count, seed and feature kind, so a second run over the same photos
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
 from vision_models.backbone import PREPROCESSING, load_backbone, preprocess
 from vision_models.features import FEATURE_DIM, FEATURE_KIND, TUNED_FROM, augment, image_features, pooled
@@ -22,7 +23,7 @@ from vision_models.features import FEATURE_DIM, FEATURE_KIND, TUNED_FROM, augmen
 class FeatureCache:
     """Backbone features of (image, view) pairs on disk, keyed by content, view, seed and feature kind."""
 
-    def __init__(self, root: Path | None, kind: str = FEATURE_KIND):
+    def __init__(self, root: str | os.PathLike[str] | None, kind: str = FEATURE_KIND):
         self.root = Path(root) / kind if root else None
         if self.root:
             self.root.mkdir(parents=True, exist_ok=True)
@@ -86,7 +87,7 @@ def frozen_features(maps: np.ndarray, batch_size: int = 256) -> np.ndarray:
 
 
 def features_for(
-    items: list[tuple[str, object]],
+    items: Sequence[tuple[str, Callable[[], Image.Image]]],
     views: int,
     seed: int,
     cache: FeatureCache,

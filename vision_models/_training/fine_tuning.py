@@ -91,6 +91,9 @@ def fit_tuned(data: Dataset, *, seed: int = 0, l2: float | None = None, log=lamb
     """(fine-tuned fit, linear-probe fit) on a dataset of block inputs: L2 and temperature from the linear probe
     on the frozen features (cross-validated unless `l2` is given), then `fine_tune`."""
     frozen = data.with_features(frozen_features(data.features))
-    probe = fit_head(frozen, seed=seed, log=log, **({"l2_grid": (l2,), "folds": 1} if l2 is not None else {}))
+    if l2 is not None:
+        probe = fit_head(frozen, seed=seed, log=log, l2_grid=(l2,), folds=1)
+    else:
+        probe = fit_head(frozen, seed=seed, log=log)
     head = fine_tune(data.features, data.labels, probe.head, probe.l2, seed=seed, log=log)
     return Fit(head, probe.l2), probe

@@ -8,6 +8,7 @@ head) in batches.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,7 +63,7 @@ def fit_linear(
 
 def _folds(y: np.ndarray, k: int, seed: int) -> list[np.ndarray]:
     rng = np.random.default_rng(seed + 1)
-    folds = [[] for _ in range(k)]
+    folds: list[list[int]] = [[] for _ in range(k)]
     for c in np.unique(y):
         idx = rng.permutation(np.nonzero(y == c)[0])
         for j, i in enumerate(idx):
@@ -76,7 +77,9 @@ class Fit:
     l2: float
 
 
-def fit_head(data: Dataset, *, seed: int = 0, l2_grid=L2_GRID, folds: int = 3, log=lambda *_: None) -> Fit:
+def fit_head(
+    data: Dataset, *, seed: int = 0, l2_grid: Sequence[float] = L2_GRID, folds: int = 3, log=lambda *_: None
+) -> Fit:
     """Choose L2 by k-fold cross-validation over photos (all views of a photo stay in one fold), fit the
     temperature on the out-of-fold logits of the photos as taken, then fit on everything."""
     names = data.label_names
@@ -90,7 +93,9 @@ def fit_head(data: Dataset, *, seed: int = 0, l2_grid=L2_GRID, folds: int = 3, l
     fold_idx = [photos[f] for f in fold_idx if len(f)]
     if len(fold_idx) < 2:
         fold_idx = []
-    best = None
+    # (cross-validated loss, L2, out-of-fold (logits, labels) when there were folds)
+    best: tuple[float, float, tuple[np.ndarray, np.ndarray] | None] | None = None
+    oof: tuple[np.ndarray, np.ndarray] | None
     for l2 in l2_grid if fold_idx else (l2_grid[len(l2_grid) // 2],):
         oof_logits, oof_y = [], []
         for held in fold_idx:
@@ -103,12 +108,15 @@ def fit_head(data: Dataset, *, seed: int = 0, l2_grid=L2_GRID, folds: int = 3, l
             logits, ys = np.concatenate(oof_logits), np.concatenate(oof_y)
             loss = _weighted_nll(logits, ys, cw)
             log(f"  l2={l2:g}: cross-validated loss {loss:.4f}")
+            oof = (logits, ys)
         else:
-            loss, logits, ys = 0.0, None, None
+            loss, oof = 0.0, None
         if best is None or loss < best[0]:
-            best = (loss, l2, logits, ys)
-    _, l2, logits, ys = best
-    temperature = fit_temperature(logits, ys) if logits is not None else 1.0
+            best = (loss, l2, oof)
+    if best is None:
+        raise ValueError("fit_head needs at least one L2 value to try (l2_grid is empty)")
+    _, l2, oof = best
+    temperature = fit_temperature(*oof) if oof is not None else 1.0
     w, b = fit_linear(z, data.labels, k, l2, cw[data.labels])
     head = Head(
         labels=names,

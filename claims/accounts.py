@@ -3,8 +3,22 @@
 Accounts come from `settings.reviewers` ("name:password,name2:password2", usually the CLAIMBOT_REVIEWERS
 environment variable). With none configured, one account named `reviewer` with a random password is
 created on first run; `claimbot serve` prints that password once. There is no default password in code.
-Passwords are stored as salted scrypt hashes; every login attempt is recorded and audited, and a name
-with too many recent failures is refused (RateLimited) until the window passes.
+Passwords are stored as salted scrypt hashes; every login attempt is recorded and audited.
+
+Login limits (`authenticate`): after `login_max_failures` failures for one name, or
+`login_max_failures_per_ip` failures from one client IP (any names: this is what stops password
+spraying), further attempts for that name / from that IP are refused (RateLimited) until a back-off has
+passed since the latest failure: `login_backoff_seconds`, doubling with each further failure, at most
+`login_backoff_max_seconds`. A refused attempt is neither checked nor counted, so it never extends the
+back-off: whoever waits it out gets a real try. A success clears the name's count. Failures older than
+`login_window_seconds` no longer count.
+
+A name's limit can be tripped by anyone who knows the name, from many addresses. So that this cannot lock
+a reviewer out, an IP where that name signed in within `login_trusted_days` is held only to the failures
+for that name from that IP (the per-name threshold), not to everyone's.
+
+The audit (the `login_attempts` rows and the login events) stores a name only when an account has it;
+whatever else was typed (often a password in the wrong field) is kept as a keyed hash, and so is every IP.
 """
 
 from __future__ import annotations
@@ -12,9 +26,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import math
 import re
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from claims.config import Settings
 from claims.errors import InvalidInput, RateLimited
@@ -116,26 +131,80 @@ def announcement(name: str, password: str) -> str:
     )
 
 
-def authenticate(store: Store, settings: Settings, username: str, password: str) -> bool:
+def authenticate(
+    store: Store,
+    settings: Settings,
+    username: str,
+    password: str,
+    *,
+    client_ip: str | None = None,
+    now: datetime | None = None,
+) -> bool:
     """True when the name and password match an active account. Every attempt is recorded and audited.
 
-    Raises RateLimited once the name has `login_max_failures` failures within `login_window_seconds`
-    (counted since its last success); the refused attempt is recorded too.
+    Raises RateLimited, without checking the password, while the name or `client_ip` waits out a back-off
+    (see the module docstring); such a refused attempt is recorded but does not count as a failure.
     """
     username = (username or "").strip()[:64]
     password = (password or "")[:_MAX_PASSWORD]
-    since = utcnow() - timedelta(seconds=settings.login_window_seconds)
-    if store.count_login_failures(username, since) >= settings.login_max_failures:
-        with store.transaction():
-            store.add_login_attempt(username, success=False, blocked=True)
-            store.log_event(None, f"reviewer:{username}", "login_blocked", detail={"reviewer": username})
-        raise RateLimited("Too many failed sign-in attempts for this name. Please wait a few minutes and try again.")
-    row = store.get_reviewer(username)
+    now = now or utcnow()
+    key = store.login_hash_key()
+    name_hash = _keyed_hash(key, "name", username)
+    ip_hash = _keyed_hash(key, "ip", client_ip) if client_ip else None
+    with store.transaction() as tx:
+        row = tx.get_reviewer(username) if username else None
+        known = username if row is not None else None
+        actor = f"reviewer:{known}" if known else "anonymous"
+        detail = {"reviewer": known} if known else {"name_hash": name_hash}
+        if ip_hash:
+            detail["ip_hash"] = ip_hash
+        wait = _backoff_left(tx, settings, name_hash, ip_hash, now)
+        # Recorded as a failure before the (slow) password check, so concurrent guesses count at once.
+        attempt = tx.add_login_attempt(name=known, name_hash=name_hash, ip_hash=ip_hash, at=now, blocked=wait > 0)
+        if wait > 0:
+            tx.log_event(None, actor, "login_blocked", at=now, detail={**detail, "wait_seconds": round(wait)})
+    if wait > 0:
+        raise RateLimited(
+            f"Too many failed sign-in attempts. Sign-in is paused for {_in_words(wait)}, and until then even "
+            "the right password is refused. Please try again after that."
+        )
     ok = verify_password(password, row["password_hash"] if row else _dummy_hash())
     ok = ok and row is not None and bool(row["active"])
-    with store.transaction():
-        store.add_login_attempt(username, success=ok)
-        store.log_event(
-            None, f"reviewer:{username}", "login_succeeded" if ok else "login_failed", detail={"reviewer": username}
-        )
+    with store.transaction() as tx:
+        if ok:
+            tx.login_succeeded(attempt)
+        tx.log_event(None, actor, "login_succeeded" if ok else "login_failed", at=now, detail=detail)
     return ok
+
+
+def _keyed_hash(key: bytes, kind: str, value: str) -> str:
+    """What the audit keeps instead of a rejected name or an IP: the same input gives the same hash within
+    one database (attempts still correlate), and without the key it cannot be reversed by trying values."""
+    return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _backoff_left(store: Store, settings: Settings, name_hash: str, ip_hash: str | None, now: datetime) -> float:
+    """Seconds this attempt must still wait (0: it may try), the longest of the limits that apply."""
+    since = now - timedelta(seconds=max(settings.login_window_seconds, settings.login_backoff_max_seconds))
+    trusted = ip_hash is not None and store.login_succeeded_before(
+        name_hash, ip_hash, now - timedelta(days=settings.login_trusted_days)
+    )
+    if trusted:  # the reviewer's own address: only failures for this name from here hold it back
+        limits = [(store.login_failures(since, name_hash=name_hash, ip_hash=ip_hash), settings.login_max_failures)]
+    else:
+        limits = [(store.login_failures(since, name_hash=name_hash), settings.login_max_failures)]
+        if ip_hash is not None:
+            limits.append((store.login_failures(since, ip_hash=ip_hash), settings.login_max_failures_per_ip))
+    wait = 0.0
+    for (failures, latest), limit in limits:
+        if failures < limit or latest is None:
+            continue
+        delay = min(settings.login_backoff_max_seconds, settings.login_backoff_seconds * 2 ** min(failures - limit, 40))
+        wait = max(wait, (latest + timedelta(seconds=delay) - now).total_seconds())
+    return wait
+
+
+def _in_words(seconds: float) -> str:
+    if seconds <= 90:
+        return f"{max(1, math.ceil(seconds))} seconds"
+    return f"{math.ceil(seconds / 60)} minutes"

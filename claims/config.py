@@ -92,11 +92,33 @@ class Settings(BaseSettings):
         "", description="Reviewer accounts as 'name:password,name2:password2'. Empty: one random account is created."
     )
 
-    # --- rate limits ---------------------------------------------------------------------------
+    # --- logins --------------------------------------------------------------------------------
     login_max_failures: int = Field(
-        5, ge=1, description="Failed reviewer logins per name within the window before lock-out."
+        5, ge=1, description="Failed reviewer logins for one name before its attempts wait out a back-off."
     )
-    login_window_seconds: float = Field(300.0, gt=0, description="Window for counting failed logins, in seconds.")
+    login_max_failures_per_ip: int = Field(
+        20,
+        ge=1,
+        description="Failed reviewer logins from one IP address, any names, before its attempts wait out a back-off.",
+    )
+    login_backoff_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="First back-off once a login limit is reached; doubles with each further failure, in seconds.",
+    )
+    login_backoff_max_seconds: float = Field(900.0, gt=0, description="Longest login back-off, in seconds.")
+    login_window_seconds: float = Field(
+        3600.0,
+        gt=0,
+        description="How long a failed login counts towards the limits, in seconds (never less than the longest back-off).",
+    )
+    login_trusted_days: float = Field(
+        30.0,
+        ge=0,
+        description="Days an IP address where a name signed in stays trusted: only its own failures hold that name back there.",
+    )
+
+    # --- rate limits ---------------------------------------------------------------------------
     submissions_per_email_per_hour: int = Field(
         20, ge=1, description="Submissions accepted from one email per hour before further ones are refused."
     )
@@ -106,6 +128,9 @@ class Settings(BaseSettings):
         "", description="Where approved refunds and replacements are POSTed; empty: the local ledger."
     )
     webhook_secret: str = Field("", description="HMAC-SHA256 key for the X-Signature header of webhook posts.")
+    webhook_tolerance_seconds: float = Field(
+        300.0, gt=0, description="How far a webhook's signed timestamp may be from the receiver's clock, in seconds."
+    )
     webhook_max_attempts: int = Field(6, ge=1, description="Delivery attempts before a message is dead-lettered.")
     webhook_backoff_seconds: float = Field(1.0, ge=0, description="First retry delay; doubles on each further try.")
     webhook_timeout_seconds: float = Field(10.0, gt=0, description="HTTP timeout for one webhook post.")

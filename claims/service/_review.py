@@ -25,8 +25,10 @@ def _reviewer_name(reviewer: str) -> str:
 
 
 class Review(ServiceBase):
-    def authenticate(self, username: str, password: str) -> bool:
-        return accounts.authenticate(self.store, self.settings, username, password)
+    def authenticate(self, username: str, password: str, *, client_ip: str | None = None) -> bool:
+        """See claims.accounts.authenticate: raises RateLimited while the name or the client's IP waits
+        out a login back-off."""
+        return accounts.authenticate(self.store, self.settings, username, password, client_ip=client_ip)
 
     def queue(self) -> list[dict]:
         """Open cases, high priority first, then the least time left on the SLA."""

@@ -295,14 +295,21 @@ def test_labelled_example_is_updated_when_corrected_again(store):
 
 
 def test_login_failures_are_counted_since_the_last_success(store):
-    since = utcnow() - timedelta(minutes=5)
-    store.add_login_attempt("ana", success=False)
-    store.add_login_attempt("ana", success=False)
-    assert store.count_login_failures("ana", since) == 2
-    store.add_login_attempt("ana", success=True)
-    store.add_login_attempt("ana", success=False)
-    assert store.count_login_failures("ana", since) == 1
-    assert store.count_login_failures("bob", since) == 0
+    now = utcnow()
+    since = now - timedelta(minutes=5)
+    ana = {"name": "ana", "name_hash": "h-ana", "ip_hash": "h-ip", "at": now}
+    store.add_login_attempt(**ana)
+    store.add_login_attempt(**ana)
+    store.add_login_attempt(**ana, blocked=True)  # refused attempts are not failures
+    assert store.login_failures(since, name_hash="h-ana")[0] == 2
+    store.login_succeeded(store.add_login_attempt(**ana))
+    store.add_login_attempt(**ana)
+    assert store.login_failures(since, name_hash="h-ana")[0] == 1
+    assert store.login_failures(since, ip_hash="h-ip")[0] == 3  # an IP's count is not cleared by a success
+    assert store.login_failures(since, name_hash="h-bob")[0] == 0
+    assert store.login_succeeded_before("h-ana", "h-ip", since) and not store.login_succeeded_before(
+        "h-ana", "x", since
+    )
 
 
 def test_backup_copies_a_consistent_database(store, tmp_path):

@@ -123,6 +123,28 @@ class Settings(BaseSettings):
         20, ge=1, description="Submissions accepted from one email per hour before further ones are refused."
     )
 
+    # --- intake budgets ---
+    max_pixels_per_claim: int = Field(
+        150_000_000,
+        ge=10_000,
+        description="Most decoded pixels in one submission (a new claim or one addition to it), summed over its photos.",
+    )
+    max_decode_pixels_in_flight: int = Field(
+        100_000_000, ge=10_000, description="Most decoded pixels held by photo decoding at once in one server process."
+    )
+    decode_wait_seconds: float = Field(
+        5.0, ge=0, description="How long a photo waits for decoding room before the customer is asked to retry."
+    )
+    max_concurrent_submissions_per_ip: int = Field(
+        2, ge=1, description="Submissions (new claims and additions) processed at once for one client address."
+    )
+    claims_per_ip_per_hour: int = Field(
+        20, ge=1, description="New claims accepted from one client address per hour before further ones are refused."
+    )
+    claims_per_order_per_hour: int = Field(
+        3, ge=1, description="New claims accepted on one order number per hour before further ones are refused."
+    )
+
     # --- workflows -----------------------------------------------------------------------------
     webhook_url: str = Field(
         "", description="Where approved refunds and replacements are POSTed; empty: the local ledger."

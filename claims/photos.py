@@ -15,24 +15,31 @@ Each accepted photo is decoded exactly once, into a reduced RGB copy in its EXIF
 from __future__ import annotations
 
 import hashlib
+import io
+import logging
 import os
 import re
 import struct
 import tempfile
+import threading
+import time
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from PIL import Image
 
 from claims.config import Settings
-from claims.errors import PhotoRejected
+from claims.errors import PhotoRejected, RateLimited
 from claims.fraud import phash_of
 from claims.models import StoredPhoto
-from vision_models.decode import load_reduced, open_image, oriented_size, working_copy
+from vision_models.decode import load_reduced, open_image, oriented_size, plan_decode, working_copy
+
+log = logging.getLogger(__name__)
 
 # Pillow format name -> (MIME type, file extension of the stored original)
 ACCEPTED_FORMATS: dict[str, tuple[str, str]] = {
@@ -55,6 +62,64 @@ _TAG_OFFSET_TIME_ORIGINAL = 0x9011
 
 PhotoSource = str | os.PathLike | bytes | bytearray | tuple
 
+# EXIF capture times outside these years are nonsense (or crafted); the photo keeps no capture time.
+_EXIF_YEARS = range(1990, 2200)
+# A photo sent on an order we do not know is kept as this JPEG (the decoded copy, long side at most
+# vision_models.decode.WORKING_SIDE) instead of its original bytes: see docs/security.md.
+REDUCED_QUALITY = 85
+
+BUSY_MESSAGE = "We are busy checking other photos right now: please try again in a minute. Nothing was stored."
+
+
+class DecodeBusy(RateLimited):
+    """Decoding this photo would take more memory than the process allows at once; try again shortly."""
+
+    code = "busy"
+
+
+class DecodeBudget:
+    """Decoded pixels held at once by photo decoding in this process (`max_decode_pixels_in_flight`).
+
+    A photo waits up to `wait` seconds for room, then is refused (DecodeBusy) rather than queue without end.
+    A photo larger than the whole budget still decodes, alone.
+    """
+
+    def __init__(self, capacity: int):
+        self.capacity = capacity
+        self.in_flight = 0
+        self._room = threading.Condition()
+
+    @contextmanager
+    def hold(self, pixels: int, *, wait: float) -> Iterator[None]:
+        pixels = max(1, min(pixels, self.capacity))
+        deadline = time.monotonic() + wait
+        with self._room:
+            while self.in_flight + pixels > self.capacity:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise DecodeBusy(BUSY_MESSAGE)
+                self._room.wait(remaining)
+            self.in_flight += pixels
+        try:
+            yield
+        finally:
+            with self._room:
+                self.in_flight -= pixels
+                self._room.notify_all()
+
+
+_budgets: dict[int, DecodeBudget] = {}
+_budgets_lock = threading.Lock()
+
+
+def decode_budget(settings: Settings) -> DecodeBudget:
+    """The process-wide budget for this capacity (one per distinct setting, shared by every service)."""
+    with _budgets_lock:
+        budget = _budgets.get(settings.max_decode_pixels_in_flight)
+        if budget is None:
+            budget = _budgets[settings.max_decode_pixels_in_flight] = DecodeBudget(settings.max_decode_pixels_in_flight)
+        return budget
+
 
 @dataclass
 class IncomingPhoto:
@@ -71,6 +136,7 @@ class IncomingPhoto:
     exif_taken_at: datetime | None
     original_name: str
     image: Image.Image = field(repr=False)  # oriented RGB copy, long side <= vision_models.decode.WORKING_SIDE
+    reduced: bool = False  # `data` is the decoded copy as JPEG, not the bytes the customer sent
 
     def to_stored(self) -> StoredPhoto:
         return StoredPhoto(
@@ -163,40 +229,98 @@ def _exif_time(exif: Image.Exif) -> datetime | None:
         moment = datetime.strptime(raw.strip().rstrip("\x00"), "%Y:%m:%d %H:%M:%S")
     except ValueError:
         return None
+    if moment.year not in _EXIF_YEARS:
+        return None
     offset = sub.get(_TAG_OFFSET_TIME_ORIGINAL)
     if isinstance(offset, str):
         match = re.fullmatch(r"([+-])(\d{2}):(\d{2})", offset.strip().rstrip("\x00"))
-        if match:
+        if match and int(match.group(2)) <= 14 and int(match.group(3)) < 60:  # real zones span -12:00..+14:00
             sign = 1 if match.group(1) == "+" else -1
             tz = timezone(sign * timedelta(hours=int(match.group(2)), minutes=int(match.group(3))))
             return moment.replace(tzinfo=tz).astimezone(UTC)
     return moment
 
 
-def _decode(data: bytes, fmt: str, label: str, settings: Settings) -> tuple[Image.Image, int, int, Image.Exif]:
-    """Fully decode one photo through `vision_models.decode`, checking it on the way; raise PhotoRejected if we cannot."""
-    unreadable = f"{label} is not a picture we can read: please send a JPEG, PNG, WEBP or HEIC photo."
-    damaged = f"{label} is damaged or incomplete (it could not be read to the end): please attach it again."
+_UNREADABLE = "{label} is not a picture we can read: please send a JPEG, PNG, WEBP or HEIC photo."
+_DAMAGED = "{label} is damaged or incomplete (it could not be read to the end): please attach it again."
+_PARSE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, MemoryError, OverflowError, TypeError)
+
+
+@dataclass
+class _Opened:
+    """One upload whose header was read: format known, size checked, decode planned; no pixels yet."""
+
+    data: bytes
+    name: str
+    label: str
+    fmt: str
+    image: Image.Image
+    size: tuple[int, int]  # as the header announces it
+    decode_pixels: int  # what decoding it will hold in memory (a JPEG decodes at reduced scale)
+
+
+def _open(source: PhotoSource, index: int, settings: Settings) -> _Opened:
+    """Read one upload and its header, refusing it (PhotoRejected) before decoding when we cannot take it."""
+    data, name = _read_source(source, index, settings)
+    label = _label(index, name)
+    fmt = sniff_format(data[:16])
+    if fmt is None:
+        raise PhotoRejected(_UNREADABLE.format(label=label))
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             image = open_image(data, formats=[fmt])
+            size = image.size
+            if size[0] <= 0 or size[1] <= 0 or size[0] * size[1] > settings.max_image_pixels:
+                raise PhotoRejected(_bomb_message(label, size, settings))
+            width, height = plan_decode(image)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise PhotoRejected(_bomb_message(label, None, settings)) from None
-        except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
-            raise PhotoRejected(unreadable) from exc
-        width, height = image.size
-        if width * height > settings.max_image_pixels or width <= 0 or height <= 0:
-            raise PhotoRejected(_bomb_message(label, (width, height), settings))
+        except PhotoRejected:
+            raise
+        except Exception as exc:  # whatever a crafted header makes Pillow raise: one message for all
+            log.info("photo refused: %s header unreadable (%s)", fmt, type(exc).__name__)
+            raise PhotoRejected(_UNREADABLE.format(label=label)) from None
+    return _Opened(data, name, label, fmt, image, size, width * height)
+
+
+def _decode(opened: _Opened, settings: Settings) -> IncomingPhoto:
+    """Fully decode one opened photo within the process's decode budget; raise PhotoRejected if we cannot."""
+    label, image = opened.label, opened.image
+    budget = decode_budget(settings)
+    with budget.hold(opened.decode_pixels, wait=settings.decode_wait_seconds), warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             exif = load_reduced(image)
+            oriented = working_copy(image, exif, opened.size)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise PhotoRejected(_bomb_message(label, (width, height), settings)) from None
-        except (OSError, SyntaxError, ValueError, EOFError, struct.error, MemoryError) as exc:
-            raise PhotoRejected(damaged) from exc
-    oriented = working_copy(image, exif, (width, height))
-    width, height = oriented_size((width, height), exif)
-    return oriented, width, height, exif
+            raise PhotoRejected(_bomb_message(label, opened.size, settings)) from None
+        except Exception as exc:  # truncated, corrupt, or a mode Pillow cannot convert
+            log.info("photo refused: %s damaged (%s)", opened.fmt, type(exc).__name__)
+            raise PhotoRejected(_DAMAGED.format(label=label)) from None
+        finally:
+            image.close()  # the full-size pixels go now, not when the request ends
+    try:
+        width, height = oriented_size(opened.size, exif)
+        taken_at = _exif_time(exif)
+        phash = phash_of(oriented)
+    except Exception as exc:  # crafted EXIF and the like: the same message as any unreadable photo
+        log.info("photo refused: %s unreadable after decoding (%s)", opened.fmt, type(exc).__name__)
+        raise PhotoRejected(_UNREADABLE.format(label=label)) from None
+    mime, ext = ACCEPTED_FORMATS[opened.fmt]
+    return IncomingPhoto(
+        data=opened.data,
+        sha256=hashlib.sha256(opened.data).hexdigest(),
+        format=opened.fmt,
+        mime=mime,
+        ext=ext,
+        width=width,
+        height=height,
+        phash=phash,
+        exif_taken_at=taken_at,
+        original_name=opened.name,
+        image=oriented,
+    )
 
 
 def _bomb_message(label: str, size: tuple[int, int] | None, settings: Settings) -> str:
@@ -207,31 +331,13 @@ def _bomb_message(label: str, size: tuple[int, int] | None, settings: Settings) 
 
 def read_photo(source: PhotoSource, *, index: int, settings: Settings) -> IncomingPhoto:
     """Check and decode one upload; `index` counts from 1 and appears in messages."""
-    data, name = _read_source(source, index, settings)
-    label = _label(index, name)
-    fmt = sniff_format(data[:16])
-    if fmt is None:
-        raise PhotoRejected(f"{label} is not a picture we can read: please send a JPEG, PNG, WEBP or HEIC photo.")
-    image, width, height, exif = _decode(data, fmt, label, settings)
-    mime, ext = ACCEPTED_FORMATS[fmt]
-    return IncomingPhoto(
-        data=data,
-        sha256=hashlib.sha256(data).hexdigest(),
-        format=fmt,
-        mime=mime,
-        ext=ext,
-        width=width,
-        height=height,
-        phash=phash_of(image),
-        exif_taken_at=_exif_time(exif),
-        original_name=name,
-        image=image,
-    )
+    return _decode(_open(source, index, settings), settings)
 
 
 def read_photos(sources: Sequence[PhotoSource] | None, settings: Settings) -> list[IncomingPhoto]:
     """Check every photo of one submission; the first bad one raises PhotoRejected and nothing is kept.
 
+    Every header is read first, so a submission over `max_pixels_per_claim` is refused before any decoding.
     The same file sent twice counts once.
     """
     sources = list(sources or [])
@@ -240,15 +346,14 @@ def read_photos(sources: Sequence[PhotoSource] | None, settings: Settings) -> li
             f"You sent {len(sources)} photos; please send at most {settings.max_photos} "
             "(the clearest ones of the damage and of the packaging)."
         )
-    if len(sources) <= 1:
-        decoded = [read_photo(source, index=1, settings=settings) for source in sources]
+    opened = [_open(source, index, settings) for index, source in enumerate(sources, start=1)]
+    check_pixel_budget([o.decode_pixels for o in opened], settings)
+    if len(opened) <= 1:
+        decoded = [_decode(o, settings) for o in opened]
     else:
         # Pillow releases the GIL while decoding, so the photos of one claim decode side by side.
-        with ThreadPoolExecutor(max_workers=min(len(sources), _DECODE_WORKERS)) as pool:
-            futures = [
-                pool.submit(read_photo, source, index=index, settings=settings)
-                for index, source in enumerate(sources, start=1)
-            ]
+        with ThreadPoolExecutor(max_workers=min(len(opened), _DECODE_WORKERS)) as pool:
+            futures = [pool.submit(_decode, o, settings) for o in opened]
             decoded = [future.result() for future in futures]  # the first bad photo, by position, raises
     photos: list[IncomingPhoto] = []
     seen: set[str] = set()
@@ -257,6 +362,61 @@ def read_photos(sources: Sequence[PhotoSource] | None, settings: Settings) -> li
             seen.add(photo.sha256)
             photos.append(photo)
     return photos
+
+
+def check_pixel_budget(decode_pixels: Sequence[int], settings: Settings) -> None:
+    """Refuse a submission whose photos together would decode to more than `max_pixels_per_claim`."""
+    total = sum(decode_pixels)
+    if total > settings.max_pixels_per_claim:
+        raise PhotoRejected(
+            f"These photos are too large together ({total / 1e6:.0f} megapixels once opened; the limit is "
+            f"{settings.max_pixels_per_claim / 1e6:.0f}): please send fewer photos, or smaller ones "
+            "(a normal phone photo is fine)."
+        )
+
+
+def reduced(photo: IncomingPhoto) -> IncomingPhoto:
+    """The photo as we keep it when its order is unknown: its decoded copy as a JPEG, addressed by the
+    SHA-256 of those bytes. The perceptual hash (fraud matching) is the same as the original's."""
+    if photo.reduced:
+        return photo
+    out = io.BytesIO()
+    photo.image.save(out, format="JPEG", quality=REDUCED_QUALITY)
+    data = out.getvalue()
+    mime, ext = ACCEPTED_FORMATS["JPEG"]
+    return replace(
+        photo, data=data, sha256=hashlib.sha256(data).hexdigest(), format="JPEG", mime=mime, ext=ext, reduced=True
+    )
+
+
+def preview(source: str | os.PathLike, *, max_side: int, settings: Settings) -> Image.Image | None:
+    """A small RGB thumbnail of an upload for the page, under the intake's checks (size, format allow-list,
+    pixel limit) and its decode budget; None when it is not a photo we would accept or we are busy.
+
+    Cheap by design: a JPEG decodes at reduced scale; anything else only when it is small enough.
+    """
+    try:
+        opened = _open(source, 1, settings)
+    except (PhotoRejected, TypeError):
+        return None
+    image = opened.image
+    try:
+        if opened.fmt != "JPEG" and opened.decode_pixels > PREVIEW_MAX_FULL_DECODE:
+            return None  # a PNG, WEBP or HEIC decodes at full size: too costly for a preview
+        with decode_budget(settings).hold(opened.decode_pixels, wait=0):
+            image.draft("RGB", (max_side * 2, max_side * 2))
+            exif = load_reduced(image)
+            thumb = working_copy(image, exif, opened.size)
+        thumb.thumbnail((max_side, max_side))
+        return thumb
+    except Exception:  # unreadable, damaged or busy: the page says "not a photo we can read"
+        return None
+    finally:
+        image.close()
+
+
+# A preview decodes a PNG, WEBP or HEIC at full size: only up to this many pixels (a 12 MP phone photo).
+PREVIEW_MAX_FULL_DECODE = 16_000_000
 
 
 class PhotoStore:

@@ -109,7 +109,8 @@ def world(tmp_path_factory):
         path = folder / f"many-{i:02d}.jpg"
         path.write_bytes(noise_photo(1000 + i, size=(64, 64)))
         many.append(path)
-    service = open_service(data_dir)
+    # Many claims on the one test order from the one test address: tests/test_budgets.py tests those limits.
+    service = open_service(data_dir, claims_per_order_per_hour=1000, claims_per_ip_per_hour=1000)
     try:
         with running_server(build_app(service)) as url:
             client = Client(url + "/", verbose=False)

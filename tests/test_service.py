@@ -39,7 +39,9 @@ def test_clear_claim_is_refunded_automatically_end_to_end(svc, tmp_path):
     for photo in result["photos"]:
         path = svc.customer_photo(result["claim_id"], result["access_token"], photo["sha256"])
         assert path.parent.parent == tmp_path / "data" / "photos" and path.is_file()
-        assert photo["label"] == "broken"
+        assert photo == {"sha256": photo["sha256"]}  # which photos; the model's verdict is for reviewers
+    case = svc.open_case(result["claim_id"], "ana")
+    assert [p["label"] for p in case["photos"]] == ["broken", "broken"]
     assert [m["actor"] for m in result["thread"]] == ["customer", "bot"]
     assert result["thread"][0]["photos"] == [p["sha256"] for p in result["photos"]]
 
@@ -378,12 +380,14 @@ def test_open_wires_the_real_models_and_files_a_claim_end_to_end(real_service):
     (decided,) = real_service.store.events(result["claim_id"], kind="decided")
     assert decided["model_versions"]["vision"] == real_service.vision.version
     assert decided["model_versions"]["text"] == complaint.MODEL_VERSION
-    (seen,) = result["photos"]
-    assert seen["label"] == "broken" and 0 < seen["confidence"] <= 1
+    (sent,) = result["photos"]
+    assert set(sent) == {"sha256"}  # no label or confidence for the customer
     assert (result["status"], result["resolution"]) == ("auto_refund", "refund")
     case = real_service.open_case(result["claim_id"], "ana")
     assert case["complaint"]["intent"] == "refund" and "broken" in case["complaint"]["damage_types"]
-    assert case["photos"][0]["probabilities"]["broken"] == pytest.approx(seen["confidence"], abs=1e-3)
+    (seen,) = case["photos"]
+    assert seen["label"] == "broken" and 0 < seen["confidence"] <= 1
+    assert seen["probabilities"]["broken"] == pytest.approx(seen["confidence"], abs=1e-3)
 
 
 @pytest.mark.slow

@@ -62,6 +62,13 @@ def thumbnail_data_uri(
     return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")
 
 
+def image_data_uri(image: Image.Image, quality: int = 82) -> str:
+    """An already small image (see `claims.photos.preview`) as a JPEG `data:` URI."""
+    out = io.BytesIO()
+    image.convert("RGB").save(out, format="JPEG", quality=quality)
+    return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")
+
+
 def parse_time(value: str | datetime | None) -> datetime | None:
     if value is None or value == "":
         return None

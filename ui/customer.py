@@ -3,21 +3,33 @@
 Public API (api_name is part of the contract, see DESIGN.md): `submit_claim`, `claim_status`, `request_human`,
 `add_evidence`. Each returns the service's dict unchanged; the page renders it in a second, private event.
 
+Every function of this app can be called by anyone through Gradio's `queue/join` with its `fn_index`,
+private or not, so each one is safe to call with anything: photos are only ever read through
+`claims.photos` (size, format allow-list, pixel limits, decode budget), photo links are refused before any
+network access (`refuse_links`), and no exception text reaches a client (`ui._errors`). Uploaded files are
+removed from Gradio's upload folder as soon as a submission has stored them or was refused.
+
 Long: one Blocks layout with its event wiring, which Gradio builds inside a single `with` block;
 the handlers themselves are small top-level methods.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import uuid
 from pathlib import Path
 
 import gradio as gr
+from gradio.utils import get_upload_folder
 
 from claims import lifecycle
-from claims.errors import ClaimError
+from claims.errors import ClaimError, PhotoRejected
+from claims.photos import preview
 from ui._errors import shown_as
-from ui._html import card, esc, status_copy, status_pill, thread_html, thumbnail_data_uri
+from ui._html import card, esc, image_data_uri, status_copy, status_pill, thread_html
+
+log = logging.getLogger("claimbot.ui")
 
 HUMAN_FALLBACK_DESCRIPTION = "I would like to talk to a person about my delivery."
 
@@ -27,18 +39,84 @@ def reply_box_update(result: dict):
     return gr.update(visible=result.get("status") in lifecycle.CUSTOMER_MAY_ADD)
 
 
-# The service's specific errors become a message on the page (and an error for API clients).
+# The service's specific errors become a message on the page (and an error for API clients); anything
+# else becomes a generic message with a reference id.
 user_errors = shown_as("Please check")
+# The private events' handlers: they raise no ClaimError of their own, but nothing unexpected may leak either.
+internal = shown_as("Sorry")
+
+LINK_REFUSED = "Please attach the photo itself: we do not fetch photos from links."
+
+
+def _is_link(value) -> bool:
+    return str(value or "").strip().lower().startswith(("http://", "https://", "ftp://", "//"))
+
+
+def refuse_links(files: gr.File) -> gr.File:
+    """Make a file input refuse links: Gradio downloads a FileData whose `path` is an http(s) URL before any
+    handler runs; this input refuses it before any network access. (A subclass of gr.File would make Gradio
+    write a stub file beside this module, hence instance attributes.)"""
+    async_move = files.async_move_resource_to_block_cache
+    move = files.move_resource_to_block_cache
+
+    def refuse(url_or_file_path) -> None:
+        if _is_link(url_or_file_path):
+            raise gr.Error(LINK_REFUSED, title="Please check", print_exception=False)
+
+    async def async_move_resource_to_block_cache(url_or_file_path):
+        refuse(url_or_file_path)
+        return await async_move(url_or_file_path)
+
+    def move_resource_to_block_cache(url_or_file_path):
+        refuse(url_or_file_path)
+        return move(url_or_file_path)
+
+    files.async_move_resource_to_block_cache = async_move_resource_to_block_cache  # type: ignore[method-assign]
+    files.move_resource_to_block_cache = move_resource_to_block_cache  # type: ignore[method-assign]
+    return files
 
 
 def _paths(files) -> list[str]:
-    """Gradio hands uploads over as paths (or FileData-like objects); keep only the paths."""
+    """Gradio hands uploads over as paths (or FileData-like objects); keep only the paths.
+
+    Anything else (a link, a number, a nested structure) is refused as a photo we cannot read."""
+    if files is None:
+        return []
+    if isinstance(files, (str, Path)) or not isinstance(files, (list, tuple)):
+        files = [files]
     out = []
-    for f in files or []:
+    for f in files:
         path = f if isinstance(f, (str, Path)) else getattr(f, "path", None) or getattr(f, "name", None)
-        if path:
-            out.append(str(path))
+        if not path:
+            continue
+        if not isinstance(path, (str, Path)):
+            raise PhotoRejected("One of the photos is not a file we can read: please attach it again.")
+        if _is_link(path):
+            raise PhotoRejected(LINK_REFUSED)
+        out.append(str(path))
     return out
+
+
+def _client_ip(request: gr.Request | None) -> str:
+    """The caller's address as the server saw it (a proxy in front must be trusted by uvicorn to forward it)."""
+    client = getattr(request, "client", None)
+    return str(getattr(client, "host", None) or "unknown")
+
+
+def discard_uploads(paths: list[str]) -> None:
+    """Remove uploaded files from Gradio's upload folder once they are stored or refused (Gradio would keep
+    them an hour). Only files inside that folder are touched, whatever a caller named."""
+    folder = Path(get_upload_folder()).resolve()
+    for name in paths:
+        try:
+            path = Path(name).resolve()
+            if folder not in path.parents or not path.is_file():
+                continue
+            path.unlink(missing_ok=True)
+            if path.parent != folder:
+                os.rmdir(path.parent)  # Gradio keeps each upload in a folder of its own; only if now empty
+        except OSError:
+            continue
 
 
 def _session(result: dict | None) -> dict:
@@ -63,6 +141,7 @@ class CustomerHandlers:
         photos: list | None,
         idempotency_key: str = "",
         form_key: str = "",
+        request: gr.Request = None,  # type: ignore[assignment]  # Gradio injects it
         progress=gr.Progress(),  # noqa: B008 (Gradio injects the tracker through this default)
     ) -> dict:
         """File a claim. A retry with the same `idempotency_key` returns the first answer and files nothing.
@@ -70,18 +149,27 @@ class CustomerHandlers:
         API callers choose the key; the web form uses its own per-form key (`form_key`, not an API parameter).
         """
         progress(0.1, desc="Checking your photos and reading your message")
-        key = (idempotency_key or "").strip() or (form_key or "").strip() or None
-        return self.service.submit_claim(
-            order_id or "", email or "", description or "", _paths(photos), idempotency_key=key
-        )
+        key = (str(idempotency_key or "")).strip() or (str(form_key or "")).strip() or None
+        paths = _paths(photos)
+        try:
+            return self.service.submit_claim(
+                _text(order_id),
+                _text(email),
+                _text(description),
+                paths,
+                idempotency_key=key,
+                client_ip=_client_ip(request),
+            )
+        finally:
+            discard_uploads(paths)
 
     @user_errors
     def claim_status(self, claim_id: str, access_token: str) -> dict:
-        return self.service.claim_status((claim_id or "").strip(), (access_token or "").strip())
+        return self.service.claim_status(_text(claim_id).strip(), _text(access_token).strip())
 
     @user_errors
     def request_human(self, claim_id: str, access_token: str, message: str = "") -> dict:
-        return self.service.request_human((claim_id or "").strip(), (access_token or "").strip(), message or "")
+        return self.service.request_human(_text(claim_id).strip(), _text(access_token).strip(), _text(message))
 
     @user_errors
     def add_evidence(
@@ -90,40 +178,62 @@ class CustomerHandlers:
         access_token: str,
         message: str,
         photos: list | None,
+        request: gr.Request = None,  # type: ignore[assignment]
         progress=gr.Progress(),  # noqa: B008
     ) -> dict:
         progress(0.1, desc="Adding this to your claim")
-        return self.service.add_evidence(
-            (claim_id or "").strip(), (access_token or "").strip(), message or "", _paths(photos)
-        )
+        paths = _paths(photos)
+        try:
+            return self.service.add_evidence(
+                _text(claim_id).strip(),
+                _text(access_token).strip(),
+                _text(message),
+                paths,
+                client_ip=_client_ip(request),
+            )
+        finally:
+            discard_uploads(paths)
 
     # ---- private UI events -------------------------------------------------------------------
+    @internal
     def preview_photos(self, files) -> str:
-        """Thumbnails of what the customer picked, before anything is sent."""
-        paths = _paths(files)
+        """Thumbnails of what the customer picked, before anything is sent: the intake's checks and budget
+        apply (`claims.photos.preview`), at most `max_photos` are looked at, and only cheaply."""
+        try:
+            paths = _paths(files)
+        except PhotoRejected:
+            return '<div class="cb-preview"><p>Please attach photos as files.</p></div>'
         if not paths:
             return ""
+        settings = self.service.settings
         figures = []
-        for p in paths:
+        for p in paths[: settings.max_photos]:
             name = esc(Path(p).name)
-            uri = thumbnail_data_uri(p, max_side=220, max_pixels=self.service.settings.max_image_pixels)
+            thumb = preview(p, max_side=220, settings=settings)
             inner = (
-                f'<img src="{uri}" alt="{name}">' if uri else '<div class="cb-bad-file">Not a photo we can read</div>'
+                f'<img src="{image_data_uri(thumb)}" alt="{name}">'
+                if thumb is not None
+                else '<div class="cb-bad-file">Not a photo we can read</div>'
             )
             figures.append(f"<figure>{inner}<figcaption>{name}</figcaption></figure>")
-        return f'<div class="cb-preview">{"".join(figures)}</div>'
+        extra = len(paths) - settings.max_photos
+        note = f"<p>You picked {len(paths)} photos; please keep at most {settings.max_photos}.</p>" if extra > 0 else ""
+        return f'<div class="cb-preview">{"".join(figures)}{note}</div>'
 
     def photo_uri(self, claim_id: str, access_token: str):
         """A function giving a thumbnail for one of this claim's photos, checked by the service."""
 
         def uri(sha256: str) -> str | None:
             try:
-                return thumbnail_data_uri(self.service.customer_photo(claim_id, access_token, sha256), max_side=200)
+                path = self.service.customer_photo(claim_id, access_token, sha256)
             except ClaimError:
                 return None
+            thumb = preview(path, max_side=200, settings=self.service.settings)
+            return image_data_uri(thumb) if thumb is not None else None
 
         return uri
 
+    @internal
     def result_card(self, result: dict, show_secrets: bool = True) -> str:
         headline, tone, next_steps = status_copy(result.get("status", ""))
         message = esc(result.get("message", "")).replace("\n", "<br>")
@@ -141,10 +251,12 @@ class CustomerHandlers:
         )
         return card(headline, body, tone, extra_class="cb-result")
 
+    @internal
     def thread_for(self, result: dict, session: dict) -> str:
         photo_uri = self.photo_uri(session.get("claim_id", ""), session.get("access_token", "")) if session else None
         return thread_html(result.get("thread", []), photo_uri=photo_uri, viewer="customer")
 
+    @internal
     def show_submission(self, result: dict):
         """After a submission: result card, remember the claim in this session, prefill tracking."""
         session = _session(result)
@@ -161,6 +273,7 @@ class CustomerHandlers:
             gr.update(visible=True),
         )
 
+    @internal
     def new_claim(self):
         """A clean form for another claim (say, a second order). The earlier claim is left to its reference
         and access code, so "Talk to a person" now concerns the new form."""
@@ -183,6 +296,7 @@ class CustomerHandlers:
             new_submission_key(),
         )
 
+    @internal
     def show_status(self, result: dict, claim_id: str, access_token: str):
         """After tracking or replying: the thread, and the claim becomes this session's claim."""
         session = {"claim_id": (claim_id or "").strip(), "access_token": (access_token or "").strip()}
@@ -190,6 +304,7 @@ class CustomerHandlers:
         # The status card now says where the claim stands; an earlier "a person will take it" card would be stale.
         return (summary, self.thread_for(result, session), session, reply_box_update(result), gr.update(visible=False))
 
+    @internal
     def clear_reply(self):
         return "", None, ""
 
@@ -204,6 +319,7 @@ class CustomerHandlers:
         track_id: str,
         track_token: str,
         reply: str,
+        request: gr.Request = None,  # type: ignore[assignment]
     ):
         """The always-visible button: escalate at once with everything the customer has already given.
 
@@ -211,9 +327,9 @@ class CustomerHandlers:
         claim exists the form's contents are filed as a claim that goes straight to a person. Only when not
         even an order number and email are known do we explain what a person needs.
         """
-        session = dict(session or {})
-        claim_id = session.get("claim_id") or (track_id or "").strip()
-        token = session.get("access_token") or (track_token or "").strip()
+        session = dict(session) if isinstance(session, dict) else {}
+        claim_id = _text(session.get("claim_id")) or _text(track_id).strip()
+        token = _text(session.get("access_token")) or _text(track_token).strip()
         if not (claim_id and token):
             if not ((order_id or "").strip() and (email or "").strip()):
                 body = (
@@ -232,15 +348,23 @@ class CustomerHandlers:
                     gr.skip(),
                 )
             # Filing already returns the claim's status: no second look-up.
-            result = self.service.submit_claim(
-                order_id, email, (description or "").strip() or HUMAN_FALLBACK_DESCRIPTION, _paths(photos)
-            )
+            paths = _paths(photos)
+            try:
+                result = self.service.submit_claim(
+                    _text(order_id),
+                    _text(email),
+                    _text(description).strip() or HUMAN_FALLBACK_DESCRIPTION,
+                    paths,
+                    client_ip=_client_ip(request),
+                )
+            finally:
+                discard_uploads(paths)
             claim_id, token = result["claim_id"], result["access_token"]
         else:
             result = self.service.claim_status(claim_id, token)
         already = result["status"] == "in_review" and "human_requested" in result["reasons"]
-        if not already or (reply or "").strip():  # pressing twice does not queue the claim twice
-            result = self.service.request_human(claim_id, token, (reply or "").strip())
+        if not already or _text(reply).strip():  # pressing twice does not queue the claim twice
+            result = self.service.request_human(claim_id, token, _text(reply).strip())
         session = {"claim_id": claim_id, "access_token": token}
         body = (
             "<p>Your claim is now with a member of our team, at high priority. They can see everything you "
@@ -257,6 +381,11 @@ class CustomerHandlers:
             self.result_card(result, show_secrets=False),
             self.thread_for(result, session),
         )
+
+
+def _text(value) -> str:
+    """A text field as a string, whatever an API caller sent in its place."""
+    return value if isinstance(value, str) else "" if value is None else str(value)
 
 
 def show():
@@ -321,6 +450,7 @@ def build_customer_app(service) -> gr.Blocks:
                             file_types=["image", ".heic", ".heif"],
                             elem_id="photos",
                         )
+                        refuse_links(photos)
                         previews = gr.HTML(elem_id="photo-previews")
                         gr.Markdown(
                             "Tip: one photo of the box and one of the item, in good light.", elem_classes=["cb-next"]
@@ -360,6 +490,7 @@ def build_customer_app(service) -> gr.Blocks:
                         file_types=["image", ".heic", ".heif"],
                         elem_id="reply-photos",
                     )
+                    refuse_links(reply_photos)
                     reply_previews = gr.HTML()
                     reply_btn = gr.Button("Send", variant="primary", elem_id="send-reply")
                 status_result = gr.JSON(label="claim", visible=False)
@@ -367,10 +498,17 @@ def build_customer_app(service) -> gr.Blocks:
         # ---- wiring: public endpoints first, their rendering chained privately -----------------------
         gr.api(h.request_human, api_name="request_human")
         demo.load(new_submission_key, None, submission_key, api_visibility="private", show_progress="hidden")
-        photos.change(h.preview_photos, photos, previews, api_visibility="private", show_progress="hidden")
-        reply_photos.change(
-            h.preview_photos, reply_photos, reply_previews, api_visibility="private", show_progress="hidden"
-        )
+        # Previews share one small queue: however many calls arrive, they hold at most two threads.
+        for picker, shown in ((photos, previews), (reply_photos, reply_previews)):
+            picker.change(
+                h.preview_photos,
+                picker,
+                shown,
+                api_visibility="private",
+                show_progress="hidden",
+                concurrency_limit=2,
+                concurrency_id="photo-preview",
+            )
 
         submit_btn.click(
             h.submit_claim,

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 # A JPEG is decoded with DCT scaling (1/2, 1/4 or 1/8) as long as both sides stay at least DRAFT_SIDE: the
 # quality checks and the perceptual hash measure a 512 px copy, the model reads 224 px. A 4000x3000 photo
@@ -33,7 +33,7 @@ DRAFT_SIDE = 512
 # The decoded copy is at most this long on its long side (a large PNG, WEBP or HEIC is shrunk after decoding).
 WORKING_SIDE = 1024
 # Changes whenever the pixels `decode_image` produces could change; training keys its feature cache on it.
-DECODE_VERSION = f"draft{DRAFT_SIDE}-max{WORKING_SIDE}-v1"
+DECODE_VERSION = f"draft{DRAFT_SIDE}-max{WORKING_SIDE}-v2"
 
 TAG_ORIENTATION = 0x0112
 
@@ -72,13 +72,20 @@ def open_image(source: ImageSource, *, formats: Sequence[str] | None = None) -> 
     return Image.open(source, formats=list(formats) if formats is not None else None)
 
 
+def plan_decode(image: Image.Image) -> tuple[int, int]:
+    """Choose how an opened photo will be decoded (a JPEG at reduced scale) and return the size it will
+    decode at: what decoding it costs in memory, known before a byte of pixels is decoded."""
+    if image.format == "JPEG":
+        image.draft("RGB", (DRAFT_SIDE, DRAFT_SIDE))
+    return image.size
+
+
 def load_reduced(image: Image.Image) -> Image.Exif:
     """Decode all of an opened photo in place, a JPEG at reduced scale; return its EXIF.
 
     Every byte is read, so a truncated or corrupt file fails here. Raises what `Image.load` raises.
     """
-    if image.format == "JPEG":
-        image.draft("RGB", (DRAFT_SIDE, DRAFT_SIDE))
+    plan_decode(image)
     image.load()
     return image.getexif()  # after load: for PNG, reading EXIF may read the rest of the file
 
@@ -90,22 +97,45 @@ def oriented_size(size: tuple[int, int], exif: Image.Exif) -> tuple[int, int]:
 
 
 def working_copy(image: Image.Image, exif: Image.Exif, original_size: tuple[int, int]) -> Image.Image:
-    """The loaded photo in its EXIF orientation, RGB, long side at most WORKING_SIDE.
+    """The loaded photo in its EXIF orientation, RGB, long side at most WORKING_SIDE; a new image.
 
     `original_size` is the size the header announced (before reduced decoding); the copy carries it,
-    oriented, in `info["original_size"]`.
+    oriented, in `info["original_size"]`. The photo is shrunk first, so turning and converting it never
+    copy a full-size image: a large PNG costs its decoded pixels once, not three times.
     """
-    try:
-        oriented = ImageOps.exif_transpose(image)
-    except Exception:  # an orientation tag Pillow cannot apply: keep the photo as stored
-        oriented = image
-    oriented = to_rgb(oriented)
+    oriented = to_rgb(_shrunk(image))
+    turn = _TURNS.get(exif.get(TAG_ORIENTATION, 1))
+    if turn is not None:
+        oriented = oriented.transpose(turn)
     if oriented is image:
-        oriented = image.copy()  # never hand back (and later shrink) the caller's image
-    if max(oriented.size) > WORKING_SIDE:
-        oriented.thumbnail((WORKING_SIDE, WORKING_SIDE), Image.Resampling.BILINEAR)
+        oriented = image.copy()  # never hand back the caller's image
     oriented.info["original_size"] = oriented_size(original_size, exif)
     return oriented
+
+
+# EXIF orientation -> the transpose that shows the photo upright (as `ImageOps.exif_transpose` applies it)
+_TURNS = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_RESIZABLE_MODES = {"RGB", "RGBA", "L", "LA"}
+
+
+def _shrunk(image: Image.Image) -> Image.Image:
+    """`image` itself when its long side is at most WORKING_SIDE, else a new copy that size."""
+    if max(image.size) <= WORKING_SIDE:
+        return image
+    if image.mode not in _RESIZABLE_MODES:
+        image = to_rgb(image)  # palette, 1-bit and 16-bit images cannot be resampled as they are
+    width, height = image.size
+    scale = WORKING_SIDE / max(width, height)
+    target = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return image.resize(target, Image.Resampling.BILINEAR, reducing_gap=2.0)
 
 
 def decode_image(source: ImageSource, *, formats: Sequence[str] | None = None) -> Image.Image:

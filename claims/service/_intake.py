@@ -6,6 +6,11 @@ inside the write transaction that commits the decision (BEGIN IMMEDIATE: nobody 
 in this process or another), so two concurrent claims on one order cannot both pass the checks. Adding to
 a claim is a compare-and-set on its version: if the claim changed while the models ran, the work is done
 again on what it now holds, and a reviewer's decision made meanwhile is never overwritten.
+
+Budgets (settings, docs/security.md): submissions in progress per client address (in this process), and new
+claims per email, per order and per client address per hour, counted again inside the write transaction. The
+UI passes the caller's address (`client_ip`); Python callers pass none and are limited per email only. The
+address is kept only as a keyed hash. Photos of a claim on an order we do not know are kept reduced (`photos.reduced`).
 """
 
 from __future__ import annotations
@@ -14,8 +19,10 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from pydantic import ValidationError
@@ -23,7 +30,7 @@ from pydantic import ValidationError
 from claims import lifecycle
 from claims.errors import InvalidAction, InvalidInput, RateLimited
 from claims.models import ClaimRecord, ClaimSubmission, Decision, PhotoEvidence, utcnow
-from claims.photos import IncomingPhoto, PhotoSource, read_photos
+from claims.photos import IncomingPhoto, PhotoSource, read_photos, reduced
 from claims.service._base import dedupe, token_hash
 from claims.service._evidence import EvidenceGathering, evidence_of, stored_of
 from claims.service._views import customer_texts, status_dict
@@ -37,6 +44,48 @@ _MAX_ATTEMPTS = 4
 
 def new_claim_id() -> str:
     return "CLM-" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(10))
+
+
+class _ClientSlots:
+    """Submissions in progress per client (keyed hash of its address), in this process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._busy: dict[str, int] = {}
+
+    @contextmanager
+    def hold(self, client: str | None, limit: int) -> Iterator[None]:
+        if client is None:
+            yield
+            return
+        with self._lock:
+            if self._busy.get(client, 0) >= limit:
+                raise RateLimited(
+                    "We are still working on what you sent a moment ago. Please wait for it to finish, then try again."
+                )
+            self._busy[client] = self._busy.get(client, 0) + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                left = self._busy[client] - 1
+                if left:
+                    self._busy[client] = left
+                else:
+                    del self._busy[client]
+
+
+_client_slots = _ClientSlots()
+
+
+def _kept(photos: Sequence[IncomingPhoto], order_known: bool) -> list[IncomingPhoto]:
+    """The photos as they will be stored: reduced when the order is unknown (each file counted once)."""
+    if order_known:
+        return list(photos)
+    kept: dict[str, IncomingPhoto] = {}
+    for photo in map(reduced, photos):
+        kept.setdefault(photo.sha256, photo)
+    return list(kept.values())
 
 
 def _pydantic_message(error: ValidationError) -> str:
@@ -55,9 +104,18 @@ class Intake(EvidenceGathering):
         description: str,
         photos: Sequence[PhotoSource] | None = (),
         idempotency_key: str | None = None,
+        *,
+        client_ip: str | None = None,
     ) -> dict:
-        """File a claim and decide it. Returns the claim_status dict plus `access_token`."""
+        """File a claim and decide it. Returns the claim_status dict plus `access_token`.
+
+        `client_ip` (the UI passes the caller's address) turns on the per-address limits."""
         submission = self._validate_submission(order_id, email, description, idempotency_key)
+        client = self.store.client_hash(client_ip) if client_ip else None
+        with _client_slots.hold(client, self.settings.max_concurrent_submissions_per_ip):
+            return self._submit(submission, photos, client)
+
+    def _submit(self, submission: ClaimSubmission, photos: Sequence[PhotoSource] | None, client: str | None) -> dict:
         key = submission.idempotency_key
         fingerprint = hashlib.sha256(
             json.dumps([submission.order_id, submission.email, submission.description]).encode()
@@ -67,18 +125,22 @@ class Intake(EvidenceGathering):
             replay = self._replay(key, fingerprint)
             if replay is not None:
                 return replay
-        self._check_rate(self.store, submission.email, utcnow())  # early, cheap; checked again when writing
+        # early, cheap; checked again when writing
+        self._check_rate(self.store, submission.email, submission.order_id, client, utcnow())
+        order_known = self.store.get_order(submission.order_id) is not None
         # The complaint is read while the photos decode and the vision model runs: they overlap.
         complaint_future = self._text_pool.submit(self.models.text.analyze, submission.description)
         try:
-            incoming = read_photos(photos, self.settings)
+            incoming = _kept(read_photos(photos, self.settings), order_known)
             photo_evidence, photo_facts = self._look_at(incoming)
         except BaseException:
             complaint_future.cancel()  # a rejected photo ends the request; the reading, if started, is dropped
             raise
         complaint = complaint_future.result()
         versions = self.models.versions()
-        claim_id, token = new_claim_id(), secrets.token_urlsafe(24)
+        claim_id = new_claim_id()
+        # An idempotent submission's token can be derived again for a retry, so it never needs storing.
+        token = self.store.idempotent_token(key, claim_id) if key else secrets.token_urlsafe(24)
         stored = [photo.to_stored() for photo in incoming]
 
         with self.store.transaction() as tx:
@@ -87,7 +149,7 @@ class Intake(EvidenceGathering):
                 if replay is not None:
                     return replay
             now = utcnow()
-            self._check_rate(tx, submission.email, now)
+            self._check_rate(tx, submission.email, submission.order_id, client, now)
             order = tx.get_order(submission.order_id)
             evidence = self._evidence(
                 tx,
@@ -109,6 +171,7 @@ class Intake(EvidenceGathering):
                 "description": submission.description,
                 "token_hash": token_hash(token),
                 "created_at": iso(now),
+                "client_ip_hash": client,
             }
 
             def attach_what_the_customer_sent() -> None:
@@ -148,7 +211,7 @@ class Intake(EvidenceGathering):
                 before_announcing=attach_what_the_customer_sent,
             )
             if key:
-                tx.put_idempotency(key, fingerprint=fingerprint, claim_id=claim_id, access_token=token)
+                tx.put_idempotency(key, fingerprint=fingerprint, claim_id=claim_id, token_hash=token_hash(token))
         result = status_dict(self.store, self._claim(claim_id))
         result["access_token"] = token
         return result
@@ -185,9 +248,22 @@ class Intake(EvidenceGathering):
         return status_dict(self.store, self._claim(claim_id))
 
     def add_evidence(
-        self, claim_id: str, access_token: str, message: str = "", photos: Sequence[PhotoSource] | None = ()
+        self,
+        claim_id: str,
+        access_token: str,
+        message: str = "",
+        photos: Sequence[PhotoSource] | None = (),
+        *,
+        client_ip: str | None = None,
     ) -> dict:
         """Append a message and/or photos to the thread and decide again with everything the claim holds."""
+        client = self.store.client_hash(client_ip) if client_ip else None
+        with _client_slots.hold(client, self.settings.max_concurrent_submissions_per_ip):
+            return self._add_evidence(claim_id, access_token, message, photos)
+
+    def _add_evidence(
+        self, claim_id: str, access_token: str, message: str, photos: Sequence[PhotoSource] | None
+    ) -> dict:
         first = self._claim_for(claim_id, access_token)
         claim_id = first.claim_id
         if first.status not in lifecycle.CUSTOMER_MAY_ADD:
@@ -196,7 +272,7 @@ class Intake(EvidenceGathering):
                 'If something is still wrong, press "Talk to a person".'
             )
         text = self._message_text(message, required=False)
-        received = read_photos(photos, self.settings)
+        received = _kept(read_photos(photos, self.settings), self.store.get_order(first.order_id) is not None)
         if not text and not received:
             raise InvalidInput("Please add a message or at least one photo.")
         looked: dict[str, tuple[PhotoEvidence, dict]] = {}  # the models' verdicts survive a retry
@@ -327,13 +403,26 @@ class Intake(EvidenceGathering):
             detail={"photos": [p.sha256 for p in incoming], "message_chars": len(text)},
         )
 
-    def _check_rate(self, reader: Store, email: str, now: datetime) -> None:
-        if (
-            reader.count_claims_by_email(email, now - timedelta(hours=1))
-            >= self.settings.submissions_per_email_per_hour
-        ):
+    def _check_rate(self, reader: Store, email: str, order_id: str, client: str | None, now: datetime) -> None:
+        """Refuse a new claim over the hourly limits per email, and for a caller with an address (`client`,
+        the public app) per order and per address too."""
+        hour_ago = now - timedelta(hours=1)
+        s = self.settings
+        if reader.count_claims_by_email(email, hour_ago) >= s.submissions_per_email_per_hour:
             raise RateLimited(
                 "We have received many claims from this email address in the last hour. "
+                "Please wait a little before sending another, or add to one of your existing claims."
+            )
+        if client is None:
+            return  # a Python caller (an integration, an import) is not limited per order or per address
+        if reader.count_claims_on_order(order_id, hour_ago) >= s.claims_per_order_per_hour:
+            raise RateLimited(
+                "We have received several claims on this order in the last hour. Please add to the claim "
+                'you already sent (under "Track my claim"), or wait a little before sending another.'
+            )
+        if reader.count_claims_by_client(client, hour_ago) >= s.claims_per_ip_per_hour:
+            raise RateLimited(
+                "We have received many claims from your connection in the last hour. "
                 "Please wait a little before sending another, or add to one of your existing claims."
             )
 
@@ -363,6 +452,10 @@ class Intake(EvidenceGathering):
             return None
         if not hmac.compare_digest(row["fingerprint"], fingerprint):
             raise InvalidInput("This submission key was already used for a different claim.")
+        token = self.store.idempotent_token(key, row["claim_id"])
+        if not hmac.compare_digest(token_hash(token), row["token_hash"]):
+            # Cannot happen unless the database's key changed; the token is not ours to give then.
+            raise InvalidInput("This submission key was already used: track your claim with its access code.")
         result = status_dict(self.store, self._claim(row["claim_id"]))
-        result["access_token"] = row["access_token"]
+        result["access_token"] = token
         return result

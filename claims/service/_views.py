@@ -1,5 +1,5 @@
 """The dicts the service hands to the UI and the Gradio API: a customer's view of a claim (no reviewer
-names, public reason codes only) and a reviewer's view of a case (everything)."""
+names, public reason codes only, no model labels or confidences) and a reviewer's view of a case (everything)."""
 
 from __future__ import annotations
 
@@ -44,14 +44,9 @@ def status_dict(store: Store, claim: ClaimRecord) -> dict:
         "created_at": claim.created_at,
         "updated_at": claim.updated_at,
         "thread": thread(store, claim.claim_id, for_reviewer=False),
-        "photos": [
-            {
-                "sha256": row["sha256"],
-                "label": (row["prediction"] or {}).get("label"),
-                "confidence": (row["prediction"] or {}).get("confidence"),
-            }
-            for row in store.claim_photos(claim.claim_id)
-        ],
+        # Only which photos the claim holds: the model's label and confidence per photo are for reviewers (a
+        # customer shown them could retouch photos until they pass).
+        "photos": [{"sha256": row["sha256"]} for row in store.claim_photos(claim.claim_id)],
     }
 
 

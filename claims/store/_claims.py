@@ -6,6 +6,10 @@ checks the move against `claims.lifecycle`; nothing else writes the status colum
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import secrets
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -23,6 +27,11 @@ def _capture_time(moment: datetime | None) -> str | None:
     if moment is None or moment.tzinfo is not None:
         return iso(moment)
     return moment.isoformat(timespec="seconds")
+
+
+# Names of the per-database keys in `meta` (created on first use, never leave the database).
+_CLIENT_KEY = "intake_client_key"
+_IDEMPOTENCY_KEY = "idempotency_token_key"
 
 
 def _encoded(values: dict) -> dict:
@@ -221,19 +230,68 @@ class ClaimsTable(Database):
     def messages(self, claim_id: str) -> list[dict]:
         return self._query("SELECT * FROM messages WHERE claim_id = ? ORDER BY id", [claim_id])
 
+    def count_claims_by_client(self, client_ip_hash: str, since: datetime) -> int:
+        return int(
+            self._scalar(
+                "SELECT count(*) FROM claims WHERE client_ip_hash = ? AND created_at >= ?", [client_ip_hash, iso(since)]
+            )
+        )
+
+    def count_claims_on_order(self, order_id: str, since: datetime) -> int:
+        return int(
+            self._scalar("SELECT count(*) FROM claims WHERE order_id = ? AND created_at >= ?", [order_id, iso(since)])
+        )
+
+    # --- keyed hashes ----------------------------------------------------------------------------
+
+    def _intake_secret(self, name: str) -> bytes:
+        """A random per-database key kept in `meta`, made on first use (the first writer's key wins)."""
+        value = self.get_meta(name)
+        if value is None:
+            with self.transaction():
+                self._execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", [name, secrets.token_hex(32)])
+                value = self.get_meta(name)
+        return bytes.fromhex(str(value))
+
+    def client_hash(self, client_ip: str) -> str:
+        """What the claims table keeps of a client address: a keyed hash, so repeats count and the address
+        cannot be read back (nor found by hashing every address: the key stays in the database)."""
+        return hmac.new(self._intake_secret(_CLIENT_KEY), client_ip.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def idempotent_token(self, key: str, claim_id: str) -> str:
+        """The access token of the claim filed under idempotency `key`: derived, never stored, so a retry
+        with the same key can be given it again while the database holds only its hash."""
+        digest = hmac.new(
+            self._intake_secret(_IDEMPOTENCY_KEY), f"{key}\x00{claim_id}".encode(), hashlib.sha256
+        ).digest()
+        return base64.urlsafe_b64encode(digest[:24]).decode("ascii")
+
     # --- idempotent submissions ------------------------------------------------------------------
 
     def get_idempotency(self, key: str) -> dict | None:
         return self._one("SELECT * FROM idempotency_keys WHERE key = ?", [key])
 
-    def put_idempotency(self, key: str, *, fingerprint: str, claim_id: str, access_token: str) -> None:
+    def put_idempotency(
+        self,
+        key: str,
+        *,
+        fingerprint: str,
+        claim_id: str,
+        token_hash: str | None = None,
+        access_token: str | None = None,
+    ) -> None:
+        """Record a submission under its key; of its token only the hash is kept (give either)."""
+        if token_hash is None:
+            if access_token is None:
+                raise TypeError("put_idempotency needs token_hash (or access_token, which is hashed)")
+            token_hash = hashlib.sha256(access_token.encode()).hexdigest()
         self._insert(
             "idempotency_keys",
             {
                 "key": key,
                 "fingerprint": fingerprint,
                 "claim_id": claim_id,
-                "access_token": access_token,
+                "token_hash": token_hash,
                 "created_at": iso(utcnow()),
             },
         )
@@ -242,7 +300,12 @@ class ClaimsTable(Database):
         return self._execute("DELETE FROM idempotency_keys WHERE created_at < ?", [iso(before)])
 
 
+# Claim columns the store keeps for its own counting, not part of a claim's record.
+_STORE_ONLY = {"client_ip_hash"}
+
+
 def _record(row: dict) -> ClaimRecord:
+    row = {k: v for k, v in row.items() if k not in _STORE_ONLY}
     return ClaimRecord(
         **{
             **row,

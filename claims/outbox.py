@@ -4,7 +4,8 @@ With `settings.webhook_url` each message is POSTed as JSON with these headers:
 
     Content-Type: application/json
     Idempotency-Key: <claim_id>:<kind>:<step>        the same on every retry of one message
-    X-Signature: sha256=<hex HMAC-SHA256 of the raw body, keyed with settings.webhook_secret>
+    X-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<Idempotency-Key>.<raw body>", keyed with
+                 settings.webhook_secret>                signed afresh for every attempt
     X-Claimbot-Event: refund.issue | replacement.ship
     X-Claimbot-Attempt: 1, 2, ...
 
@@ -13,6 +14,10 @@ tried again after `webhook_backoff_seconds * 2 ** (attempt - 1)`, and after `web
 the message is dead (its workflow fails with reason `delivery_failed`). Without a URL the message is
 written to the `ledger` table instead, keyed by its idempotency key, in the same transaction that marks it
 delivered.
+
+The signature covers the time and the key as well as the body, so a captured post cannot be replayed
+later (receivers refuse a timestamp more than `webhook_tolerance_seconds` away from their clock, and a
+(key, signature) pair they have already seen) nor sent under another key.
 
 Delivery is at least once: a dispatcher killed after the receiver processed a message but before it
 recorded the answer sends it again after restart, under the same Idempotency-Key, and the receiver
@@ -37,7 +42,7 @@ from datetime import datetime, timedelta
 
 from claims import workflows
 from claims.config import Settings
-from claims.errors import InvalidAction
+from claims.errors import ClaimError, InvalidAction
 from claims.models import utcnow
 from claims.store import PayoutRefused, Store
 
@@ -47,9 +52,12 @@ MAX_BACKOFF_SECONDS = 3600.0
 USER_AGENT = "claimbot-outbox/1"
 
 
-def sign(body: bytes, secret: str) -> str:
-    """The X-Signature header value for `body`."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def sign(body: bytes, secret: str, idempotency_key: str, timestamp: int | None = None) -> str:
+    """The X-Signature header value: `t=<unix time>,v1=<hex HMAC-SHA256 over "t.idempotency_key.body">`
+    (`timestamp` defaults to now)."""
+    t = int(utcnow().timestamp()) if timestamp is None else int(timestamp)
+    signed = f"{t}.{idempotency_key}.".encode() + body
+    return f"t={t},v1={hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()}"
 
 
 def encode(payload: dict) -> bytes:
@@ -107,6 +115,8 @@ class OutboxDispatcher:
     def _loop(self) -> None:
         try:
             workflows.resume_unfinished(self.store, settings=self.settings)
+        except ClaimError as exc:  # a workflow its claim no longer allows: expected, one line
+            log.warning("resuming unfinished workflows stopped: %s", exc)
         except Exception:  # the deliveries below must still run
             log.exception("resuming unfinished workflows failed")
         while not self._stop.is_set():
@@ -114,6 +124,9 @@ class OutboxDispatcher:
             try:
                 self.run_once()
                 delay = self._sleep_seconds()
+            except ClaimError as exc:  # refused by the lifecycle or a payout rule: expected, one line
+                log.warning("outbox pass stopped: %s", exc)
+                delay = self.poll_seconds
             except Exception:  # a broken row or a locked database must not kill the thread; try again later
                 log.exception("outbox pass failed")
                 delay = self.poll_seconds
@@ -173,7 +186,7 @@ class OutboxDispatcher:
                 "Content-Type": "application/json",
                 "User-Agent": USER_AGENT,
                 "Idempotency-Key": row["idempotency_key"],
-                "X-Signature": sign(body, self.settings.webhook_secret),
+                "X-Signature": sign(body, self.settings.webhook_secret, row["idempotency_key"]),
                 "X-Claimbot-Event": str(row["payload"].get("type", "")),
                 "X-Claimbot-Attempt": str(attempt),
             },

@@ -150,8 +150,11 @@ def test_approved_refunds_and_replacements_are_delivered_with_signatures_that_ve
             assert set(receiver.logic.processed) == set(rows)
             for request in receiver.requests:
                 headers, body = request["headers"], request["body"]
-                assert webhook_receiver.verify_signature(body, headers["X-Signature"], SECRET)
-                assert headers["X-Signature"] == sign(body, SECRET)
+                assert re.fullmatch(r"t=\d+,v1=[0-9a-f]{64}", headers["X-Signature"])
+                assert webhook_receiver.verify_signature(body, headers["X-Signature"], request["key"], SECRET)
+                signed_at, _ = webhook_receiver.parse_signature(headers["X-Signature"])
+                assert abs(signed_at - time.time()) < 60
+                assert headers["X-Signature"] == sign(body, SECRET, request["key"], signed_at)
                 payload = json.loads(body)
                 assert payload == rows[request["key"]]["payload"]
                 assert payload["idempotency_key"] == request["key"]
@@ -292,18 +295,114 @@ def test_retries_back_off_exponentially_from_the_setting(tmp_path):
         svc.close()
 
 
+KEY = "CLM-1:refund:issue"
+BODY = json.dumps({"idempotency_key": KEY, "type": "refund.issue"}).encode()
+NOW = 1_900_000_000
+
+
+def _headers(body=BODY, key=KEY, at=NOW, secret=SECRET) -> dict:
+    return {"X-Signature": sign(body, secret, key, at), "Idempotency-Key": key}
+
+
+def test_the_signature_is_a_timestamp_and_an_hmac_over_time_key_and_body():
+    import hashlib
+    import hmac
+
+    header = sign(BODY, SECRET, KEY, NOW)
+    expected = hmac.new(SECRET.encode(), f"{NOW}.{KEY}.".encode() + BODY, hashlib.sha256).hexdigest()
+    assert header == f"t={NOW},v1={expected}"
+    assert webhook_receiver.parse_signature(header) == (NOW, expected)
+    assert sign(BODY, SECRET, "CLM-2:refund:issue", NOW) != header  # the key is covered
+    assert sign(BODY, SECRET, KEY, NOW + 1) != header  # so is the time
+
+
+@pytest.mark.parametrize(
+    "header",
+    [None, "", "sha256=" + "0" * 64, f"t={NOW}", "v1=" + "0" * 64, f"t=soon,v1={'0' * 64}", f"t={NOW},v1=xyz",
+     f"t={NOW},t={NOW},v1={'0' * 64}", f"t=-{NOW},v1={'0' * 64}", f"t={NOW},v1={'é' * 64}", "t=1," + "v1=0" * 500],
+)  # fmt: skip
+def test_the_receiver_refuses_a_missing_or_malformed_signature(header):
+    logic = webhook_receiver.WebhookReceiver(SECRET)
+    headers = {"Idempotency-Key": KEY} if header is None else {"Idempotency-Key": KEY, "X-Signature": header}
+    assert logic.handle(BODY, headers, now=NOW)[0] == 401
+    assert not webhook_receiver.verify_signature(BODY, header, KEY, SECRET, now=NOW)
+    assert logic.processed == {}
+
+
 def test_the_receiver_refuses_a_bad_signature_and_a_missing_key():
     logic = webhook_receiver.WebhookReceiver(SECRET)
-    body = json.dumps({"idempotency_key": "CLM-1:refund:issue", "type": "refund.issue"}).encode()
-    good = {"X-Signature": sign(body, SECRET), "Idempotency-Key": "CLM-1:refund:issue"}
-    assert logic.handle(body, good)[0] == 200
-    assert logic.handle(body, good) == (200, {"status": "duplicate", "idempotency_key": "CLM-1:refund:issue"})
-    assert logic.handle(body + b" ", good)[0] == 401
-    assert logic.handle(body, {**good, "X-Signature": sign(body, "another secret")})[0] == 401
-    assert logic.handle(body, {**good, "X-Signature": sign(body, SECRET).removeprefix("sha256=")})[0] == 401
-    assert logic.handle(body, {"X-Signature": sign(body, SECRET)})[0] == 400
-    assert logic.handle(body, {**good, "Idempotency-Key": "CLM-2:refund:issue"})[0] == 400
-    assert list(logic.processed) == ["CLM-1:refund:issue"]
+    assert logic.handle(BODY + b" ", _headers(), now=NOW)[0] == 401
+    assert logic.handle(BODY, _headers(secret="another secret"), now=NOW)[0] == 401
+    moved = {**_headers(), "Idempotency-Key": "CLM-2:refund:issue"}  # a real signature, another key
+    assert logic.handle(BODY, moved, now=NOW)[0] == 401
+    assert logic.handle(BODY, {"X-Signature": sign(BODY, SECRET, KEY, NOW)}, now=NOW)[0] == 400
+    other = json.dumps({"idempotency_key": "CLM-2:refund:issue"}).encode()
+    assert logic.handle(other, _headers(body=other), now=NOW)[0] == 400  # the body names another key
+    assert logic.processed == {}
+    assert logic.handle(BODY, _headers(), now=NOW)[0] == 200
+    assert list(logic.processed) == [KEY]
+
+
+@pytest.mark.parametrize("skew", [-301, 301, -10_000, 86_400])
+def test_the_receiver_refuses_a_timestamp_outside_the_tolerance(skew):
+    logic = webhook_receiver.WebhookReceiver(SECRET)
+    assert logic.handle(BODY, _headers(at=NOW + skew), now=NOW) == (
+        401,
+        {"error": "signature timestamp outside the tolerance"},
+    )
+    assert not webhook_receiver.verify_signature(BODY, sign(BODY, SECRET, KEY, NOW + skew), KEY, SECRET, now=NOW)
+    assert logic.handle(BODY, _headers(at=NOW + (299 if skew > 0 else -299)), now=NOW)[0] == 200  # inside it
+    strict = webhook_receiver.WebhookReceiver(SECRET, tolerance_seconds=10)
+    assert strict.handle(BODY, _headers(at=NOW - 11), now=NOW)[0] == 401
+
+
+def test_the_receivers_default_tolerance_is_the_documented_setting():
+    assert webhook_receiver.DEFAULT_TOLERANCE_SECONDS == Settings().webhook_tolerance_seconds == 300
+
+
+def test_a_replayed_post_is_refused_but_an_honest_redelivery_is_answered_once():
+    processed = []
+    logic = webhook_receiver.WebhookReceiver(SECRET, process=lambda key, payload: processed.append(key))
+    first = _headers(at=NOW)
+    assert logic.handle(BODY, first, now=NOW + 1) == (200, {"status": "processed", "idempotency_key": KEY})
+    # The captured post, sent again within the tolerance: refused, nothing done.
+    assert logic.handle(BODY, first, now=NOW + 2) == (409, {"error": "replayed delivery"})
+    assert logic.handle(BODY, first, now=NOW + 299)[0] == 409
+    # ...and after it, the timestamp gives it away.
+    assert logic.handle(BODY, first, now=NOW + 301)[0] == 401
+    # claimbot's own redelivery of the key (after a timeout or a restart) is signed afresh: 200, done once.
+    assert logic.handle(BODY, _headers(at=NOW + 30), now=NOW + 31) == (
+        200,
+        {"status": "duplicate", "idempotency_key": KEY},
+    )
+    assert logic.handle(BODY, _headers(at=NOW + 30), now=NOW + 32)[0] == 409
+    assert processed == [KEY] and (logic.duplicates, logic.replays) == (1, 3)
+    assert len(logic._seen) <= 2  # pairs are remembered only for the tolerance window
+    logic.handle(BODY, _headers(at=NOW + 1000), now=NOW + 1000)
+    assert list(logic._seen) == [(KEY, webhook_receiver.parse_signature(sign(BODY, SECRET, KEY, NOW + 1000))[1])]
+
+
+def test_expected_errors_in_the_dispatcher_loop_are_logged_as_one_line(tmp_path, monkeypatch, caplog):
+    from claims import outbox, workflows
+    from claims.errors import InvalidAction
+
+    def refuse(*args, **kwargs):
+        raise InvalidAction("This claim was decided again; its refund is no longer wanted.")
+
+    monkeypatch.setattr(workflows, "resume_unfinished", refuse)
+    store = Store.open(":memory:")
+    dispatcher = OutboxDispatcher(store, Settings(), poll_seconds=0.05)
+    monkeypatch.setattr(dispatcher, "run_once", refuse)
+    try:
+        with caplog.at_level("WARNING", logger=outbox.log.name):
+            dispatcher.start()
+            wait_until(lambda: len(caplog.records) >= 2, timeout=10)
+    finally:
+        dispatcher.stop()
+        store.close()
+    assert caplog.records and all(r.levelname == "WARNING" for r in caplog.records)
+    assert all(r.exc_info is None and "\n" not in r.getMessage() for r in caplog.records)
+    assert "no longer wanted" in caplog.records[0].getMessage()
 
 
 def test_a_webhook_url_without_a_secret_is_refused(tmp_path):
@@ -382,7 +481,15 @@ def test_the_documented_snippet_verifies_what_the_dispatcher_signs():
     [snippet] = [block for block in re.findall(r"```python\n(.*?)```", section, re.S) if "verify_signature" in block]
     namespace: dict = {}
     exec(compile(snippet, "docs/workflows.md", "exec"), namespace)
+    verify = namespace["verify_signature"]
     body = b'{"idempotency_key":"CLM-1:refund:issue","type":"refund.issue"}'
-    assert namespace["verify_signature"](body, sign(body, SECRET), SECRET)
-    assert not namespace["verify_signature"](body.replace(b"refund.issue", b"refund.issuE"), sign(body, SECRET), SECRET)
-    assert not namespace["verify_signature"](body, sign(body, SECRET), "")
+    header = sign(body, SECRET, KEY)  # now
+    assert verify(body, header, KEY, SECRET)
+    assert not verify(body.replace(b"refund.issue", b"refund.issuE"), header, KEY, SECRET)
+    assert not verify(body, header, "CLM-2:refund:issue", SECRET)
+    assert not verify(body, header, KEY, "")
+    assert not verify(body, header, KEY, "another secret")
+    assert not verify(body, sign(body, SECRET, KEY, int(time.time()) - 301), KEY, SECRET)
+    assert verify(body, sign(body, SECRET, KEY, NOW - 299), KEY, SECRET, now=NOW)
+    for malformed in (None, "", "sha256=" + "0" * 64, "t=x,v1=00", f"t={NOW}", f"t={NOW},v1={'é' * 64}"):
+        assert not verify(body, malformed, KEY, SECRET, now=NOW)

@@ -167,6 +167,31 @@ class Settings(BaseSettings):
     torch_threads: int = Field(0, ge=0, description="Threads torch may use per process; 0 lets the service choose.")
     concurrency_limit: int = Field(4, ge=1, description="Claim submissions processed at once by the server.")
 
+    # --- web perimeter ---------------------------------------------------------------------------
+    cors_allow_origins: str = Field(
+        "",
+        description="Other sites allowed to call the apps from a browser, comma-separated origins "
+        "(https://shop.example.com); empty: none.",
+    )
+    trust_forwarded_headers: bool = Field(
+        False,
+        description="Take the scheme and client address from X-Forwarded-Proto and X-Forwarded-For "
+        "(only behind a proxy that sets them).",
+    )
+    session_idle_minutes: float = Field(
+        30.0, gt=0, description="Minutes without a request after which a reviewer session ends."
+    )
+    session_max_hours: float = Field(12.0, gt=0, description="Hours after sign-in at which a reviewer session ends.")
+    max_upload_request_bytes: int = Field(
+        0, ge=0, description="Largest upload request, in bytes; 0: max_photos x max_photo_bytes plus 1 MiB."
+    )
+    upload_bytes_per_ip_per_hour: int = Field(
+        300 * 1024 * 1024, ge=1, description="Bytes one client address may upload per hour (300 MiB)."
+    )
+    max_request_bytes: int = Field(
+        8 * 1024 * 1024, ge=1024, description="Largest body of any other request (API calls, sign-in), in bytes."
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,

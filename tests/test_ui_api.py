@@ -197,7 +197,7 @@ def test_one_login_opens_the_desk_and_the_dashboard_and_one_logout_closes_both(u
     with httpx.Client() as http:
         assert http.post(f"{url}/review/login", data={"username": ANN[0], "password": ANN[1]}).status_code == 200
         assert http.get(f"{url}/dashboard/config").status_code == 200
-        http.get(f"{url}/dashboard/logout")
+        http.post(f"{url}/dashboard/logout")  # a GET only shows the sign-out form
         assert http.get(f"{url}/review/config").status_code == 401
         assert http.get(f"{url}/dashboard/config").status_code == 401
 

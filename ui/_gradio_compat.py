@@ -1,7 +1,8 @@
 """The places where ui.app leans on Gradio internals, one function each, and the checks that they still hold.
 
 Gradio's public API has no way to make a mounted app confine uploads to its upload folder, to share one login
-between two mounted apps, or to switch off the file route. So `ui.app.build_app` does these by hand, through
+between two mounted apps, to switch off the file and token routes, to expire a session, or to put a login of
+our own in front of its own; its CORS middleware stands aside only when the parent app has its own. So `ui.app.build_app` does these by hand, through
 the functions below, and then calls `self_check(app)`: each assumption is tested against the installed Gradio
 (in process, no network, a few milliseconds) and a broken one raises `RuntimeError` naming the Gradio version
 and what no longer holds. An upgrade that moves an internal then stops the server at startup (and every test
@@ -21,12 +22,15 @@ import fastapi
 import gradio as gr
 from fastapi import Request
 from fastapi.responses import PlainTextResponse
-from starlette.routing import Mount, NoMatchFound
+from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import Match, Mount, NoMatchFound
 from starlette.testclient import TestClient
 
 # Gradio's routes that hand a file to whoever names it: the `/gradio_api/file=` route, its deprecated
 # `/gradio_api/file/` twin and the `/gradio_api/proxy=` route.
 FILE_ROUTE = re.compile(r"/gradio_api/(file[=/]|proxy=)")
+# Gradio's route that hands the session cookie's value to any page that can read the response (`get_token`).
+TOKEN_ROUTE = re.compile(r"/gradio_api/token/?$")
 # The same routes by the names Gradio gives them (routes.py), each with a sample of its path parameters, so
 # `check_file_routes` can ask Gradio where they live now.
 FILE_ENDPOINTS = {
@@ -232,16 +236,17 @@ def _upload_refused(blocks: gr.Blocks) -> bool:
 
 
 def close_file_routes(app: fastapi.FastAPI) -> None:
-    """Answer 404 on every path FILE_ROUTE matches, before Gradio sees the request.
+    """Answer 404 on every path FILE_ROUTE or TOKEN_ROUTE matches, before Gradio sees the request.
 
     Gradio serves any upload (and anything in its cache) to whoever presents its path. These apps never hand
     out a file: photos go out as data URIs and plots as inline images. So nobody needs the file route, and
-    closing it means a leaked or replayed upload path gives nothing away.
+    closing it means a leaked or replayed upload path gives nothing away. The token route returns the session
+    cookie's value (which JavaScript cannot otherwise read): nothing of ours uses it.
     """
 
     @app.middleware("http")
     async def no_file_route(request: Request, call_next):
-        if FILE_ROUTE.search(request.url.path):
+        if FILE_ROUTE.search(request.url.path) or TOKEN_ROUTE.search(request.url.path):
             return PlainTextResponse("Not found", status_code=404)
         return await call_next(request)
 
@@ -264,13 +269,121 @@ def check_file_routes(gradio_app, *, where: str = "") -> None:
             )
 
 
+# ---- CORS: the parent app's, never Gradio's ------------------------------------------------------------------
+
+
+def defer_cors(app: fastapi.FastAPI, origins: list[str]) -> None:
+    """Give the parent app starlette's CORSMiddleware with our allow-list, so Gradio's own stands aside.
+
+    Gradio adds a `CustomCORSMiddleware` to every app it mounts (gradio/route_utils.py). On any host but
+    localhost it echoes whatever `Origin` a request names, with credentials allowed: any site could read the
+    review desk with the reviewer's cookie. It does nothing when the parent's `user_middleware` holds
+    starlette's `CORSMiddleware` (its `parent_configures_cors`, documented on `mount_gradio_app`). Gradio
+    caches that answer at the first request, so this must run before the app serves anything.
+    """
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(origins),
+        allow_credentials=True,
+        allow_methods=["GET", "POST"],
+        allow_headers=["*"],
+    )
+
+
+def check_cors_deferred(app: fastapi.FastAPI, gradio_app, *, where: str = "") -> None:
+    """The parent has starlette's CORSMiddleware, and the mounted app, asked from a foreign origin on a
+    non-localhost host, echoes no origin (simple request and preflight)."""
+    where = where or "the mounted app"
+    if not any(m.cls is CORSMiddleware for m in getattr(app, "user_middleware", [])):
+        raise _broken("the parent app has no starlette CORSMiddleware, so Gradio's own CORS middleware is in effect")
+    foreign = {"host": "claims.example.com", "origin": "https://evil.example"}
+    with _client(gradio_app) as client:
+        simple = client.get("/gradio_api/app_id", headers=foreign)
+        preflight = client.options(
+            "/gradio_api/queue/join", headers={**foreign, "access-control-request-method": "POST"}
+        )
+    for name, response in (("a request", simple), ("a preflight", preflight)):
+        if "access-control-allow-origin" in response.headers:
+            raise _broken(
+                f"{where} answers {name} from a foreign origin with Access-Control-Allow-Origin "
+                f"{response.headers['access-control-allow-origin']!r}: Gradio's CORS middleware no longer "
+                "stands aside for the parent app's CORSMiddleware"
+            )
+
+
+# ---- sessions: Gradio's table, our login in front of its own ------------------------------------------------
+
+
+def check_session_table(gradio_app, *, where: str = "") -> None:
+    """Gradio must accept a session exactly while its token is in `tokens`, read from the cookie named
+    `access-token-<cookie_id>` (HTTPS) or `access-token-unsecure-<cookie_id>` (HTTP).
+
+    ui._web_security.Sessions opens sessions by adding tokens there and ends them by taking them out.
+    """
+    where = where or "the mounted app"
+    for attribute in _SESSION_ATTRIBUTES:
+        if not hasattr(gradio_app, attribute):
+            raise _broken(f"{where} has no {attribute} attribute")
+    user, token = f"compat-probe-{secrets.token_hex(8)}", secrets.token_urlsafe(16)
+    try:
+        for name in (f"access-token-{gradio_app.cookie_id}", f"access-token-unsecure-{gradio_app.cookie_id}"):
+            with _client(gradio_app) as client:
+                gradio_app.tokens[token] = user
+                if client.get("/gradio_api/user", headers={"cookie": f"{name}={token}"}).json() != user:
+                    raise _broken(f"{where} no longer finds the session of a token in `tokens` sent as cookie {name!r}")
+                gradio_app.tokens.pop(token, None)
+                if client.get("/gradio_api/user", headers={"cookie": f"{name}={token}"}).json() is not None:
+                    raise _broken(f"{where} still accepts a session whose token was taken out of `tokens`")
+    finally:
+        gradio_app.tokens.pop(token, None)
+
+
+def check_own_login(app: fastapi.FastAPI, mount: str) -> None:
+    """Gradio's login page posts to `login` beside itself, which Gradio serves at its route named 'login'
+    (and signs out at 'logout'); on the parent app, a POST to those paths must reach our routes (registered
+    before the mounts), never Gradio's own, and uploads must go to the path the perimeter caps."""
+    from ui._web_security import UPLOAD_PATH
+
+    gradio_app = mounted_app(app, mount)
+    for name in ("login", "logout"):
+        try:
+            path = str(gradio_app.url_path_for(name))
+        except NoMatchFound:
+            raise _broken(f"the app mounted at {mount!r} has no route named {name!r}") from None
+        if path.rstrip("/") != f"/{name}":
+            raise _broken(f"Gradio's {name!r} route now lives at {path}, not /{name} where ours stands in front")
+        scope = {"type": "http", "method": "POST", "path": f"{mount}/{name}", "root_path": "", "headers": []}
+        first = next((route for route in app.routes if route.matches(scope)[0] is Match.FULL), None)
+        if first is None or isinstance(first, Mount):
+            raise _broken(f"POST {mount}/{name} reaches Gradio's own route, not ours")
+    try:
+        upload = str(gradio_app.url_path_for("upload_file"))
+    except NoMatchFound:
+        raise _broken(f"the app mounted at {mount!r} has no route named 'upload_file'") from None
+    if upload != UPLOAD_PATH:
+        raise _broken(f"Gradio's upload route now lives at {upload}, not {UPLOAD_PATH} where the perimeter caps it")
+
+
+def check_token_route(gradio_app, *, where: str = "") -> None:
+    """Gradio's token route (named 'get_token') must live where TOKEN_ROUTE closes it."""
+    try:
+        path = str(gradio_app.url_path_for("get_token"))
+    except NoMatchFound:
+        raise _broken(f"{where or 'the mounted app'} has no route named 'get_token'") from None
+    if not TOKEN_ROUTE.search(path):
+        raise _broken(f"Gradio's token route now lives at {path}, which TOKEN_ROUTE does not close")
+
+
 # ---- everything at once --------------------------------------------------------------------------------------
 
 
-def self_check(app: fastapi.FastAPI, *, shared_login: tuple[str, str] | None = None) -> None:
+def self_check(
+    app: fastapi.FastAPI, *, shared_login: tuple[str, str] | None = None, own_login: tuple[str, ...] = ()
+) -> None:
     """Check every workaround above on the built `app`; raise RuntimeError on the first that no longer holds.
 
-    `shared_login` names the mount paths (source, target) that `share_login` joined.
+    `shared_login` names the mount paths (source, target) that `share_login` joined; `own_login` the mount
+    paths whose login, logout and sessions ui._web_security handles.
     """
     apps = mounted_apps(app)
     if not apps:
@@ -278,6 +391,8 @@ def self_check(app: fastapi.FastAPI, *, shared_login: tuple[str, str] | None = N
     for path, gradio_app in apps.items():
         where = f"the app mounted at {path or '/'!r}"
         check_file_routes(gradio_app, where=where)
+        check_token_route(gradio_app, where=where)
+        check_cors_deferred(app, gradio_app, where=where)
         if not hasattr(gradio_app, "get_blocks"):
             raise _broken(f"{where} has no get_blocks()")
         check_upload_confinement(gradio_app.get_blocks(), where=where)
@@ -286,3 +401,6 @@ def self_check(app: fastapi.FastAPI, *, shared_login: tuple[str, str] | None = N
         check_shared_login(
             mounted_app(app, source), mounted_app(app, target), where=f"login shared from {source!r} to {target!r}"
         )
+    for mount in own_login:
+        check_session_table(mounted_app(app, mount), where=f"the app mounted at {mount!r}")
+        check_own_login(app, mount)

@@ -6,6 +6,7 @@ the result under any ASGI server.
 
 from __future__ import annotations
 
+import inspect
 import sys
 import threading
 from pathlib import Path
@@ -17,22 +18,34 @@ from fastapi.responses import RedirectResponse
 from claims.config import Settings
 from claims.errors import ClaimError
 from ui import _gradio_compat as compat
+from ui import _web_security as web
 from ui._theme import CSS, theme
 from ui.customer import build_customer_app
 from ui.dashboard import build_dashboard_app
 from ui.review import build_review_app
 
 LOGIN_MESSAGE = "Review desk and dashboard: sign in with your reviewer account."
+REVIEWER_MOUNTS = ("/review", "/dashboard")
 
 
 class ReviewerLogin:
-    """Gradio's login callback over `service.authenticate`; a rate-limited name is simply refused."""
+    """The reviewers' password check over `service.authenticate`; a rate-limited name is simply refused.
+
+    ui._web_security's login route calls it in a worker thread with the client's address; Gradio keeps it as
+    the mounted apps' `auth` (so they require login) but never reaches it, our route answering first.
+    """
 
     def __init__(self, service):
         self.service = service
-
-    def __call__(self, username: str, password: str) -> bool:
         try:
+            self._takes_ip = "client_ip" in inspect.signature(service.authenticate).parameters
+        except (TypeError, ValueError):
+            self._takes_ip = False
+
+    def __call__(self, username: str, password: str, *, client_ip: str | None = None) -> bool:
+        try:
+            if self._takes_ip:
+                return bool(self.service.authenticate(username, password, client_ip=client_ip))
             return bool(self.service.authenticate(username, password))
         except ClaimError:  # RateLimited: same answer as a wrong password, the lock-out is audited by the service
             return False
@@ -53,9 +66,12 @@ def private_dirs(service) -> list[str]:
 def build_app(service) -> fastapi.FastAPI:
     settings: Settings = service.settings
     app = fastapi.FastAPI(title="claimbot", docs_url=None, redoc_url=None, openapi_url=None)
+    perimeter = web.PerimeterConfig.from_settings(settings, protected=REVIEWER_MOUNTS, upload_mounts=("",))
+    # Before anything is mounted: with the parent's own CORS (an explicit allow-list), Gradio's stands aside.
+    compat.defer_cors(app, sorted(perimeter.allowed_origins))
 
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict:
+    async def healthz() -> dict:  # async: it needs no worker thread, so busy threads never delay it
         return {"ok": True}
 
     # "/review" without the slash would fall through to the customer app's mount at "/"; send it home.
@@ -68,10 +84,16 @@ def build_app(service) -> fastapi.FastAPI:
     def dashboard_home() -> RedirectResponse:
         return RedirectResponse("dashboard/", status_code=307)
 
-    # Nobody needs Gradio's file route (photos and plots go out inline), so it answers 404.
+    # Nobody needs Gradio's file route (photos and plots go out inline), so it answers 404; so does its
+    # token route, which would hand the session cookie to any script that can read the answer.
     compat.close_file_routes(app)
 
     login = ReviewerLogin(service)
+    sessions = web.Sessions(
+        idle_seconds=settings.session_idle_minutes * 60, max_seconds=settings.session_max_hours * 3600
+    )
+    # Registered before the mounts, so these answer instead of Gradio's own login and logout.
+    web.add_session_routes(app, REVIEWER_MOUNTS, sessions, login)
     common = dict(
         theme=theme(),
         css=CSS,
@@ -89,11 +111,22 @@ def build_app(service) -> fastapi.FastAPI:
 
     # One login for the desk and the dashboard.
     compat.share_login(compat.mounted_app(app, "/review"), compat.mounted_app(app, "/dashboard"))
+    sessions.bind(compat.mounted_app(app, "/review"))
     # Uploads must be files the client really uploaded, never any server file it names.
     for blocks in (customer, review, dashboard):
         compat.mark_launched(blocks)
+    # Outermost last: the proxy's word (if trusted), then security headers on every answer, then the perimeter.
+    app.add_middleware(
+        web.Perimeter,
+        config=perimeter,
+        sessions=sessions,
+        budget=web.UploadBudget(settings.upload_bytes_per_ip_per_hour),
+    )
+    app.add_middleware(web.SecurityHeaders)
+    if settings.trust_forwarded_headers:
+        app.add_middleware(web.ForwardedHeaders)
     # Each of the above leans on Gradio internals: fail now, loudly, if this Gradio no longer works that way.
-    compat.self_check(app, shared_login=("/review", "/dashboard"))
+    compat.self_check(app, shared_login=("/review", "/dashboard"), own_login=REVIEWER_MOUNTS)
     return app
 
 
@@ -126,6 +159,8 @@ def serve(settings: Settings, host: str, port: int) -> None:
         service.start_dispatcher()
         # Load the models while the server starts, so the first customer does not wait for them.
         threading.Thread(target=warm_up, args=(service,), name="claimbot-warm-up", daemon=True).start()
-        uvicorn.run(build_app(service), host=host, port=port, log_level="warning")
+        # proxy_headers off: uvicorn would otherwise believe X-Forwarded-* from any local client; the app
+        # reads them itself, and only when trust_forwarded_headers says a proxy sets them.
+        uvicorn.run(build_app(service), host=host, port=port, log_level="warning", proxy_headers=False)
     finally:
         service.close()

@@ -2,7 +2,9 @@
 
 The check must pass on the installed Gradio and raise, naming the Gradio version, when Gradio is made to
 behave otherwise: a mounted app without session attributes, sessions no longer shared, an upload check that
-ignores `has_launched` (or no longer needs it), a file route that moved.
+ignores `has_launched` (or no longer needs it), a file route that moved, a Gradio CORS middleware that no longer
+stands aside, a token route that moved, a session table Gradio no longer reads, a login route of Gradio's that
+answers before ours.
 """
 
 from __future__ import annotations
@@ -203,3 +205,56 @@ def test_check_file_routes_raises_when_a_route_is_renamed():
 def test_mounted_app_raises_when_nothing_is_mounted_there():
     with pytest.raises(RuntimeError, match=rf"{VERSION} .*no starlette Mount at '/review'"):
         compat.mounted_app(fastapi.FastAPI(), "/review")
+
+
+# ---- CORS, the token route, sessions and our own login -------------------------------------------------------
+
+
+def test_build_app_gives_the_parent_its_own_cors(app):
+    from starlette.middleware.cors import CORSMiddleware
+
+    assert [m for m in app.user_middleware if m.cls is CORSMiddleware]
+
+
+def test_build_app_raises_when_gradios_cors_no_longer_stands_aside(service, monkeypatch):
+    from gradio import route_utils
+
+    monkeypatch.setattr(route_utils.CustomCORSMiddleware, "parent_configures_cors", lambda self: False)
+    with pytest.raises(RuntimeError, match=rf"{VERSION} .*Access-Control-Allow-Origin 'https://evil.example'"):
+        build_app(service)
+
+
+def test_check_cors_deferred_raises_when_the_parent_has_no_cors(fresh_app):
+    with pytest.raises(RuntimeError, match="no starlette CORSMiddleware"):
+        compat.check_cors_deferred(fastapi.FastAPI(), compat.mounted_app(fresh_app, "/review"))
+
+
+def test_check_token_route_raises_when_the_route_moves():
+    moved = _gradio_like(get_token="/gradio_api/session_token")
+    with pytest.raises(RuntimeError, match="/gradio_api/session_token, which TOKEN_ROUTE does not close"):
+        compat.check_token_route(moved)
+
+
+def test_check_session_table_raises_when_tokens_no_longer_hold_the_sessions(fresh_app, monkeypatch):
+    review = compat.mounted_app(fresh_app, "/review")
+    monkeypatch.setattr(review, "tokens", _ForgetfulTokens())
+    with pytest.raises(RuntimeError, match=rf"{VERSION} .*no longer finds the session"):
+        compat.check_session_table(review)
+
+
+class _ForgetfulTokens(dict):
+    """A session table Gradio no longer consults: writes land, reads find nothing."""
+
+    def get(self, key, default=None):
+        return default
+
+
+def test_self_check_raises_when_gradios_login_route_answers_first(service):
+    app = build_app(service)
+    # As if Gradio's own routes had been registered before ours: move our login routes behind the mounts.
+    ours = [r for r in app.router.routes if getattr(r, "path", "") in ("/review/login", "/review/login/")]
+    for route in ours:
+        app.router.routes.remove(route)
+        app.router.routes.append(route)
+    with pytest.raises(RuntimeError, match=r"POST /review/login reaches Gradio's own route"):
+        compat.check_own_login(app, "/review")

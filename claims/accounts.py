@@ -3,7 +3,8 @@
 Accounts come from `settings.reviewers` ("name:password,name2:password2", usually the CLAIMBOT_REVIEWERS
 environment variable). With none configured, one account named `reviewer` with a random password is
 created on first run; `claimbot serve` prints that password once. There is no default password in code.
-Passwords are stored as salted scrypt hashes; every login attempt is recorded and audited.
+Passwords are stored as salted scrypt hashes; every checked login attempt is recorded and audited, and so
+is the first refused one of each back-off.
 
 Login limits (`authenticate`): after `login_max_failures` failures for one name, or
 `login_max_failures_per_ip` failures from one client IP (any names: this is what stops password
@@ -29,6 +30,7 @@ import hmac
 import math
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from claims.config import Settings
@@ -140,10 +142,12 @@ def authenticate(
     client_ip: str | None = None,
     now: datetime | None = None,
 ) -> bool:
-    """True when the name and password match an active account. Every attempt is recorded and audited.
+    """True when the name and password match an active account. Every attempt is audited.
 
     Raises RateLimited, without checking the password, while the name or `client_ip` waits out a back-off
-    (see the module docstring); such a refused attempt is recorded but does not count as a failure.
+    (see the module docstring). A refused attempt does not count as a failure; the first one of each
+    back-off is recorded and audited (`login_blocked`), its repeats are not, so a flood of refused
+    attempts cannot fill the disk.
     """
     username = (username or "").strip()[:64]
     password = (password or "")[:_MAX_PASSWORD]
@@ -158,15 +162,17 @@ def authenticate(
         detail = {"reviewer": known} if known else {"name_hash": name_hash}
         if ip_hash:
             detail["ip_hash"] = ip_hash
-        wait = _backoff_left(tx, settings, name_hash, ip_hash, now)
-        # Recorded as a failure before the (slow) password check, so concurrent guesses count at once.
-        attempt = tx.add_login_attempt(name=known, name_hash=name_hash, ip_hash=ip_hash, at=now, blocked=wait > 0)
-        if wait > 0:
-            tx.log_event(None, actor, "login_blocked", at=now, detail={**detail, "wait_seconds": round(wait)})
-    if wait > 0:
+        hold = _hold(tx, settings, name_hash, ip_hash, now)
+        if hold is None:
+            # Recorded as a failure before the (slow) password check, so concurrent guesses count at once.
+            attempt = tx.add_login_attempt(name=known, name_hash=name_hash, ip_hash=ip_hash, at=now)
+        elif not tx.login_refusal_recorded(hold.since, name_hash=hold.name_hash, ip_hash=hold.ip_hash):
+            tx.add_login_attempt(name=known, name_hash=name_hash, ip_hash=ip_hash, at=now, blocked=True)
+            tx.log_event(None, actor, "login_blocked", at=now, detail={**detail, "wait_seconds": round(hold.wait)})
+    if hold is not None:
         raise RateLimited(
-            f"Too many failed sign-in attempts. Sign-in is paused for {_in_words(wait)}, and until then even "
-            "the right password is refused. Please try again after that."
+            f"Too many failed sign-in attempts. Sign-in is paused for {_in_words(hold.wait)}, and until then "
+            "even the right password is refused. Please try again after that."
         )
     ok = verify_password(password, row["password_hash"] if row else _dummy_hash())
     ok = ok and row is not None and bool(row["active"])
@@ -183,25 +189,40 @@ def _keyed_hash(key: bytes, kind: str, value: str) -> str:
     return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def _backoff_left(store: Store, settings: Settings, name_hash: str, ip_hash: str | None, now: datetime) -> float:
-    """Seconds this attempt must still wait (0: it may try), the longest of the limits that apply."""
+@dataclass(frozen=True)
+class _Hold:
+    """A back-off in force: how long it still lasts, since which failure, and which key it holds."""
+
+    wait: float
+    since: datetime
+    name_hash: str | None
+    ip_hash: str | None
+
+
+def _hold(store: Store, settings: Settings, name_hash: str, ip_hash: str | None, now: datetime) -> _Hold | None:
+    """The longest back-off this attempt must still wait out, if any, among the limits that apply."""
     since = now - timedelta(seconds=max(settings.login_window_seconds, settings.login_backoff_max_seconds))
     trusted = ip_hash is not None and store.login_succeeded_before(
         name_hash, ip_hash, now - timedelta(days=settings.login_trusted_days)
     )
+    keys: list[tuple[str | None, str | None, int]]
     if trusted:  # the reviewer's own address: only failures for this name from here hold it back
-        limits = [(store.login_failures(since, name_hash=name_hash, ip_hash=ip_hash), settings.login_max_failures)]
+        keys = [(name_hash, ip_hash, settings.login_max_failures)]
     else:
-        limits = [(store.login_failures(since, name_hash=name_hash), settings.login_max_failures)]
+        keys = [(name_hash, None, settings.login_max_failures)]
         if ip_hash is not None:
-            limits.append((store.login_failures(since, ip_hash=ip_hash), settings.login_max_failures_per_ip))
-    wait = 0.0
-    for (failures, latest), limit in limits:
+            keys.append((None, ip_hash, settings.login_max_failures_per_ip))
+    hold = None
+    for key_name, key_ip, limit in keys:
+        failures, latest = store.login_failures(since, name_hash=key_name, ip_hash=key_ip)
         if failures < limit or latest is None:
             continue
-        delay = min(settings.login_backoff_max_seconds, settings.login_backoff_seconds * 2 ** min(failures - limit, 40))
-        wait = max(wait, (latest + timedelta(seconds=delay) - now).total_seconds())
-    return wait
+        doublings = min(failures - limit, 40)
+        delay = min(settings.login_backoff_max_seconds, settings.login_backoff_seconds * 2**doublings)
+        wait = (latest + timedelta(seconds=delay) - now).total_seconds()
+        if wait > 0 and (hold is None or wait > hold.wait):
+            hold = _Hold(wait, latest, key_name, key_ip)
+    return hold
 
 
 def _in_words(seconds: float) -> str:

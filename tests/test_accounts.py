@@ -151,6 +151,27 @@ def test_the_right_password_during_a_back_off_is_refused_saying_so_but_is_not_a_
     assert _try(store, settings, "ana", "correct-horse", None, 94) == "ok"
 
 
+def test_a_flood_of_refused_attempts_writes_one_record_per_back_off(store):
+    settings = _settings(login_max_failures=2, login_backoff_seconds=60)
+    accounts.ensure_accounts(store, settings)
+    for i in range(2):
+        _try(store, settings, "ana", "guess", "203.0.113.1", i)
+
+    def rows():
+        return store.conn.execute(
+            "SELECT (SELECT count(*) FROM login_attempts), (SELECT count(*) FROM events)"
+        ).fetchone()
+
+    assert _try(store, settings, "ana", "guess", "203.0.113.2", 2) == "refused"
+    before = rows()
+    for i in range(500):  # from one address and from many: the back-off is already on record
+        assert _try(store, settings, "ana", "guess", f"10.1.{i // 200}.{i % 200}", 3 + i / 10) == "refused"
+    assert rows() == before
+    assert _try(store, settings, "ana", "guess", "203.0.113.3", 62) == "failed"
+    assert _try(store, settings, "ana", "guess", "203.0.113.3", 63) == "refused"  # the next back-off: recorded
+    assert len(store.events(kind="login_blocked")) == 2
+
+
 def test_a_success_clears_the_names_count(store):
     settings = _settings(login_max_failures=5)
     accounts.ensure_accounts(store, settings)
@@ -218,7 +239,7 @@ def _database_text(store) -> str:
 def test_no_rejected_username_or_raw_ip_is_stored_anywhere(store):
     settings = _settings(login_max_failures=2)
     accounts.ensure_accounts(store, settings)
-    for i in range(4):  # failures, then refusals
+    for i in range(4):  # failures, then refusals (the first of which is recorded)
         _try(store, settings, SECRET_NAME, "whatever", SECRET_IP, i)
     _try(store, settings, "ana", "wrong", SECRET_IP, 10)
     _try(store, settings, "ana", "correct-horse", "2001:db8::7", 11)
@@ -227,11 +248,11 @@ def test_no_rejected_username_or_raw_ip_is_stored_anywhere(store):
     assert SECRET_IP not in text and "2001:db8::7" not in text
     rows = store.conn.execute("SELECT name, name_hash, ip_hash, blocked FROM login_attempts ORDER BY id").fetchall()
     typed = [r for r in rows if r[0] is None]
-    assert len(typed) == 4 and len({r[1] for r in typed}) == 1  # one name, four attempts: still correlated
-    assert {r[2] for r in typed} == {rows[4][2]} and rows[4][0] == "ana"  # one IP, one hash
-    assert [r[3] for r in typed] == [0, 0, 1, 1]
+    assert len(typed) == 3 and len({r[1] for r in typed}) == 1  # one name, three records: still correlated
+    assert {r[2] for r in typed} == {rows[3][2]} and rows[3][0] == "ana"  # one IP, one hash
+    assert [r[3] for r in typed] == [0, 0, 1]
     events = [e for e in store.events() if e["kind"].startswith("login")]
-    assert [e["actor"] for e in events][:4] == ["anonymous"] * 4
+    assert [e["actor"] for e in events][:3] == ["anonymous"] * 3
     assert events[0]["detail"]["name_hash"] == typed[0][1] and events[0]["detail"]["ip_hash"] == typed[0][2]
     assert events[-1]["actor"] == "reviewer:ana"
 

@@ -44,11 +44,14 @@ class AccountsTable(Database):
 
     def login_hash_key(self) -> bytes:
         """The database's key for hashing names and IPs in the login audit; created on first use."""
-        with self.transaction():  # INSERT OR IGNORE: two processes starting at once agree on one key
-            self._execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", [_LOGIN_HASH_KEY, secrets.token_hex(32)]
-            )
-            return bytes.fromhex(self.get_meta(_LOGIN_HASH_KEY) or "")
+        stored = self.get_meta(_LOGIN_HASH_KEY)
+        if stored is None:
+            with self.transaction():  # INSERT OR IGNORE: two processes starting at once agree on one key
+                self._execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", [_LOGIN_HASH_KEY, secrets.token_hex(32)]
+                )
+                stored = self.get_meta(_LOGIN_HASH_KEY)
+        return bytes.fromhex(stored or "")
 
     def add_login_attempt(
         self, *, name: str | None, name_hash: str, ip_hash: str | None, at: datetime, blocked: bool = False
@@ -81,7 +84,8 @@ class AccountsTable(Database):
             where.append("name_hash = ?")
             params.append(name_hash)
             last_ok = self._scalar(
-                "SELECT max(id) FROM login_attempts WHERE name_hash = ? AND success = 1", [name_hash]
+                "SELECT max(id) FROM login_attempts WHERE name_hash = ? AND at >= ? AND success = 1",
+                [name_hash, iso(since)],
             )
             where.append("id > ?")
             params.append(last_ok or 0)
@@ -92,6 +96,18 @@ class AccountsTable(Database):
             f"SELECT count(*) AS n, max(at) AS latest FROM login_attempts WHERE {' AND '.join(where)}", params
         )
         return (int(row["n"]), parse_time(row["latest"])) if row else (0, None)
+
+    def login_refusal_recorded(
+        self, since: datetime, *, name_hash: str | None = None, ip_hash: str | None = None
+    ) -> bool:
+        """Whether a refused attempt matching the given hashes was recorded after `since`."""
+        where = ["blocked = 1", "at > ?"]
+        params: list[object] = [iso(since)]
+        for column, value in (("name_hash", name_hash), ("ip_hash", ip_hash)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        return bool(self._scalar(f"SELECT 1 FROM login_attempts WHERE {' AND '.join(where)} LIMIT 1", params))
 
     def login_succeeded_before(self, name_hash: str, ip_hash: str, since: datetime) -> bool:
         """Whether the name signed in successfully from this IP since `since`."""

@@ -41,11 +41,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
-# What Gradio's pages need and nothing more: its scripts and styles are its own (some inline), photos are data
-# URIs, file previews blob URLs, and it talks only to its own origin. No page may frame the apps.
+# What Gradio's pages need and nothing more: its scripts and styles are its own (some inline; gr.HTML renders
+# its templates with `new Function`, hence 'unsafe-eval'), photos are data URIs, file previews blob URLs, and
+# it talks only to its own origin. No page may frame the apps; nothing may post a form or send data elsewhere.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data: blob:; media-src 'self' data: blob:; font-src 'self' data:; "
-    "style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; worker-src 'self' blob:; "
+    "style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; worker-src 'self' blob:; "
     "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'; object-src 'none'"
 )
 SECURITY_HEADERS = (

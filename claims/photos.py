@@ -415,8 +415,9 @@ def preview(source: str | os.PathLike, *, max_side: int, settings: Settings) -> 
         image.close()
 
 
-# A preview decodes a PNG, WEBP or HEIC at full size: only up to this many pixels (a 12 MP phone photo).
-PREVIEW_MAX_FULL_DECODE = 16_000_000
+# A preview decodes a PNG, WEBP or HEIC at full size: only up to this many pixels (a screenshot; a phone's
+# HEIC photo gets no preview, and is still checked in full when sent).
+PREVIEW_MAX_FULL_DECODE = 4_000_000
 
 
 class PhotoStore:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import struct
 import zlib
@@ -14,7 +15,7 @@ from PIL import Image
 from claims.config import Settings
 from claims.errors import PhotoRejected
 from claims.fraud import PHOTO_HASH_HEX_LENGTH, hamming
-from claims.photos import PhotoStore, read_photo, read_photos, sniff_format
+from claims.photos import PhotoStore, preview, read_photo, read_photos, reduced, sniff_format
 from vision_models.decode import WORKING_SIDE
 
 
@@ -236,3 +237,71 @@ def test_capture_time_without_an_offset_stays_naive_because_its_zone_is_unknown(
     photo = read_photo(encode("JPEG", exif=exif), index=1, settings=settings)
     assert photo.exif_taken_at == datetime(2024, 5, 6, 10, 30)
     assert photo.exif_taken_at.tzinfo is None
+
+
+# --- crafted EXIF, reduced copies, previews ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("taken", "offset"),
+    [
+        ("2024:05:06 10:30:00", "+25:00"),  # no such zone: timezone() would raise
+        ("0001:01:01 00:00:00", "+02:00"),  # before year 1 once turned to UTC: OverflowError
+        ("9999:12:31 23:59:59", "-02:00"),  # after year 9999 once turned to UTC
+        ("0001:01:01 00:00:00", None),  # naive, but the fraud check's zone margin would overflow
+        ("9999:12:31 23:59:59", None),
+        ("2024:05:06 10:30:00", "+02:99"),
+    ],
+)
+def test_crafted_exif_time_is_ignored_and_the_photo_still_accepted(settings, taken, offset):
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = taken
+    if offset is not None:
+        exif.get_ifd(0x8769)[0x9011] = offset
+    photo = read_photo(encode("JPEG", exif=exif), index=1, settings=settings)
+    if taken.startswith(("0001", "9999")):
+        assert photo.exif_taken_at is None
+    else:
+        assert photo.exif_taken_at == datetime(2024, 5, 6, 10, 30)  # the bad offset is ignored, the time kept
+
+
+def test_reduced_copy_is_a_small_jpeg_addressed_by_its_own_bytes_with_the_same_perceptual_hash():
+    original = read_photo(encode("PNG", size=(2400, 1800)), index=1, settings=Settings())
+    small = reduced(original)
+    assert small.reduced and small.format == "JPEG" and small.ext == "jpg"
+    assert small.sha256 == hashlib.sha256(small.data).hexdigest() != original.sha256
+    assert small.phash == original.phash  # fraud matching sees the same picture
+    assert (small.width, small.height) == (2400, 1800)  # the facts about the photo the customer took
+    with Image.open(io.BytesIO(small.data)) as stored:
+        assert stored.format == "JPEG" and max(stored.size) <= WORKING_SIDE
+    assert len(small.data) < len(original.data)
+
+
+def test_a_photo_whose_decoding_fails_after_its_header_gets_the_unreadable_message(settings, monkeypatch):
+    import claims.photos as photos_module
+
+    def broken(*_args, **_kwargs):
+        raise OverflowError("date value out of range /work/secret/path.py")
+
+    monkeypatch.setattr(photos_module, "_exif_time", broken)
+    with pytest.raises(PhotoRejected) as refused:
+        read_photo(("x.jpg", encode("JPEG")), index=1, settings=settings)
+    assert "not a picture we can read" in str(refused.value) and "/work" not in str(refused.value)
+
+
+def test_preview_is_small_and_refuses_what_intake_refuses(tmp_path):
+    settings = Settings()
+    good = tmp_path / "good.jpg"
+    good.write_bytes(encode("JPEG", size=(4000, 3000)))
+    thumb = preview(good, max_side=220, settings=settings)
+    assert thumb is not None and max(thumb.size) <= 220
+    refused = {
+        "bomb.png": png_header_only(40000, 40000),
+        "notes.txt": b"hello",
+        "anim.gif": b"GIF89a" + b"\x00" * 64,
+        # a PNG decodes at full size: above 4 MP a preview is not worth its cost
+        "big.png": png_header_only(3000, 3000),
+    }
+    for name, data in refused.items():
+        (tmp_path / name).write_bytes(data)
+        assert preview(tmp_path / name, max_side=220, settings=settings) is None, name

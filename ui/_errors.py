@@ -62,3 +62,25 @@ def shown_as(title: str):
         return wrapper
 
     return decorate
+
+
+BAD_REQUEST_MESSAGE = "This request could not be used: please check what you sent (photos must be uploaded files)."
+
+
+def guard_preprocessing(blocks: gr.Blocks) -> gr.Blocks:
+    """Gradio checks and converts a call's inputs (file paths, types) before any handler runs, and its errors
+    name server paths ("Cannot move /srv/... to the gradio cache dir"). Here they become one plain message
+    (and one log line) for every function of `blocks`; our own `gr.Error`s pass unchanged."""
+    original = blocks.preprocess_data
+
+    async def preprocess_data(*args, **kwargs):
+        try:
+            return await original(*args, **kwargs)
+        except gr.Error:
+            raise
+        except Exception as e:
+            log.info("request refused before its handler: %s: %s", type(e).__name__, _one_line(str(e), 200))
+            raise gr.Error(BAD_REQUEST_MESSAGE, title="Please check", print_exception=False) from None
+
+    blocks.preprocess_data = preprocess_data  # type: ignore[method-assign]
+    return blocks

@@ -142,7 +142,7 @@ class Settings(BaseSettings):
         20, ge=1, description="New claims accepted from one client address per hour before further ones are refused."
     )
     claims_per_order_per_hour: int = Field(
-        3, ge=1, description="New claims accepted on one order number per hour before further ones are refused."
+        5, ge=1, description="New claims accepted on one order number per hour before further ones are refused."
     )
 
     # --- workflows -----------------------------------------------------------------------------

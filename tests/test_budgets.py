@@ -312,6 +312,23 @@ def test_the_migration_drops_idempotency_records_that_held_tokens(tmp_path):
 # --- through the real server -----------------------------------------------------------------------------
 
 LEAKS = re.compile(r"/work|/tmp|site-packages|\.py\b|Traceback|File \"", re.I)
+# What Python's own exception messages look like ("'str' object has no attribute 'get'", "KeyError: 'x'")
+PYTHON_TEXT = re.compile(r"object has no attribute|object is not|NoneType|\w+Error\b|Exception|positional argument")
+
+
+def error_messages(stream: str) -> list[str]:
+    """The `error` texts of an event stream (queue/data or call/...)."""
+    found = []
+    for line in stream.splitlines():
+        if line.startswith("data: ") and '"error"' in line:
+            try:
+                payload = json.loads(line[len("data: ") :])
+            except ValueError:
+                continue
+            output = payload.get("output", payload) if isinstance(payload, dict) else {}
+            if isinstance(output, dict) and output.get("error") is not None:
+                found.append(str(output["error"]))
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -385,6 +402,8 @@ def test_every_function_of_the_public_app_is_safe_to_call_anonymously_with_hosti
                 called += 1
                 assert seconds < 30, f"fn_index {fn_index} ({name}) took {seconds:.1f} s"
                 assert not LEAKS.search(text), f"fn_index {fn_index} ({name}) leaked: {text[:2000]}"
+                for message in error_messages(text):
+                    assert not PYTHON_TEXT.search(message), f"fn_index {fn_index} ({name}) said: {message}"
         assert called >= 3 * 10
         # The server is still itself: a legitimate claim goes through at once.
         started = time.monotonic()
@@ -555,3 +574,5 @@ def test_no_answer_to_a_bad_request_names_a_server_path_or_shows_a_traceback(ser
     assert "not a picture we can read" in texts["crafted EXIF"] or "event: complete" in texts["crafted EXIF"]
     leaks = {name: text[:600] for name, text in texts.items() if LEAKS.search(text)}
     assert not leaks, leaks
+    raw_errors = {name: m for name, text in texts.items() for m in error_messages(text) if PYTHON_TEXT.search(m)}
+    assert not raw_errors, raw_errors

@@ -67,20 +67,34 @@ def shown_as(title: str):
 BAD_REQUEST_MESSAGE = "This request could not be used: please check what you sent (photos must be uploaded files)."
 
 
-def guard_preprocessing(blocks: gr.Blocks) -> gr.Blocks:
-    """Gradio checks and converts a call's inputs (file paths, types) before any handler runs, and its errors
-    name server paths ("Cannot move /srv/... to the gradio cache dir"). Here they become one plain message
-    (and one log line) for every function of `blocks`; our own `gr.Error`s pass unchanged."""
-    original = blocks.preprocess_data
+def guard_blocks(blocks: gr.Blocks) -> gr.Blocks:
+    """Make every function of `blocks` answer in plain words, whatever it is called with.
+
+    Any function of a public app can be called by anyone through `queue/join` with its `fn_index`, with any
+    arguments. Gradio checks and converts those inputs (file paths, types) before the handler runs, and its
+    errors name server paths ("Cannot move /srv/... to the gradio cache dir"): they become one plain message
+    and one log line. Anything else a function raises that is not a `gr.Error` becomes the generic message
+    with a reference id (`unexpected`). Our own `gr.Error`s pass unchanged."""
+    preprocess = blocks.preprocess_data
+    process = blocks.process_api
 
     async def preprocess_data(*args, **kwargs):
         try:
-            return await original(*args, **kwargs)
+            return await preprocess(*args, **kwargs)
         except gr.Error:
             raise
         except Exception as e:
             log.info("request refused before its handler: %s: %s", type(e).__name__, _one_line(str(e), 200))
             raise gr.Error(BAD_REQUEST_MESSAGE, title="Please check", print_exception=False) from None
 
+    async def process_api(*args, **kwargs):
+        try:
+            return await process(*args, **kwargs)
+        except gr.Error:
+            raise
+        except Exception as e:
+            raise unexpected(e, "an app function") from None
+
     blocks.preprocess_data = preprocess_data  # type: ignore[method-assign]
+    blocks.process_api = process_api  # type: ignore[method-assign]
     return blocks

@@ -26,7 +26,7 @@ from gradio.utils import get_upload_folder
 from claims import lifecycle
 from claims.errors import ClaimError, PhotoRejected
 from claims.photos import preview
-from ui._errors import guard_preprocessing, shown_as
+from ui._errors import guard_blocks, shown_as
 from ui._html import card, esc, image_data_uri, status_copy, status_pill, thread_html
 
 log = logging.getLogger("claimbot.ui")
@@ -593,7 +593,7 @@ def build_customer_app(service) -> gr.Blocks:
         ).success(show, None, reply_box, api_visibility="private")
 
     demo.queue(default_concurrency_limit=settings.concurrency_limit)
-    return guard_preprocessing(demo)
+    return guard_blocks(demo)
 
 
 __all__ = ["CustomerHandlers", "build_customer_app"]

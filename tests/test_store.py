@@ -323,8 +323,8 @@ def test_backup_copies_a_consistent_database(store, tmp_path):
 
 def test_idempotency_keys_expire(store):
     store.insert_claim(claim_row())
-    store.put_idempotency("k1", fingerprint="f", claim_id="CLM-AAAAAAAAAA", access_token="t")
-    assert store.get_idempotency("k1")["access_token"] == "t"
+    store.put_idempotency("k1", fingerprint="f", claim_id="CLM-AAAAAAAAAA", token_hash="h")
+    assert store.get_idempotency("k1")["token_hash"] == "h"
     assert store.purge_idempotency(utcnow() + timedelta(seconds=1)) == 1
     assert store.get_idempotency("k1") is None
 

@@ -45,6 +45,7 @@ LOAD_SETTINGS = {
     "claims_per_ip_per_hour": 100_000,
     "claims_per_order_per_hour": 100_000,
     "max_concurrent_submissions_per_ip": 64,
+    "upload_bytes_per_ip_per_hour": 100_000_000_000,
 }
 
 

@@ -9,7 +9,15 @@ anything is stored, so a bad photo changes nothing.
 
 Each accepted photo is decoded exactly once, into a reduced RGB copy in its EXIF orientation, by
 `vision_models.decode` (the decode training and evaluation use too); that copy feeds the perceptual hash
-(`claims.fraud.phash_of`), the quality checks and the vision model. The stored file is the original bytes.
+(`claims.fraud.phash_of`), the quality checks and the vision model. The stored file is the original bytes,
+or for an order we do not know, that copy as a JPEG (`reduced`).
+
+Budgets: the pixels a submission decodes (`max_pixels_per_claim`, from the headers, before decoding) and the
+pixels decoding holds at once in the process (`DecodeBudget`, `max_decode_pixels_in_flight`). The page's
+preview (`preview`) goes through the same checks.
+
+Long: reading, checking, decoding under the budget and storing are one path a photo takes; split, the
+checks would drift apart from the decode they guard.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ Public API (api_name is part of the contract, see DESIGN.md): `submit_claim`, `c
 `add_evidence`. Each returns the service's dict unchanged; the page renders it in a second, private event.
 
 Every function of this app can be called by anyone through Gradio's `queue/join` with its `fn_index`,
-private or not, so each one is safe to call with anything: photos are only ever read through
-`claims.photos` (size, format allow-list, pixel limits, decode budget), photo links are refused before any
+private or not, so each one is safe to call with anything: photos are only ever read through the
+service's intake checks (size, format allow-list, pixel limits, decode budget), photo links are refused before any
 network access (`refuse_links`), and no exception text reaches a client (`ui._errors`). Uploaded files are
 removed from Gradio's upload folder as soon as a submission has stored them or was refused.
 
@@ -15,9 +15,13 @@ the handlers themselves are small top-level methods.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import threading
+import time
 import uuid
+from collections import OrderedDict
 from pathlib import Path
 
 import gradio as gr
@@ -25,7 +29,6 @@ from gradio.utils import get_upload_folder
 
 from claims import lifecycle
 from claims.errors import ClaimError, PhotoRejected
-from claims.photos import preview
 from ui._errors import guard_blocks, shown_as
 from ui._html import card, esc, image_data_uri, status_copy, status_pill, thread_html
 
@@ -103,20 +106,57 @@ def _client_ip(request: gr.Request | None) -> str:
     return str(getattr(client, "host", None) or "unknown")
 
 
-def discard_uploads(paths: list[str]) -> None:
-    """Remove uploaded files from Gradio's upload folder once they are stored or refused (Gradio would keep
-    them an hour). Only files inside that folder are touched, whatever a caller named."""
-    folder = Path(get_upload_folder()).resolve()
-    for name in paths:
-        try:
-            path = Path(name).resolve()
-            if folder not in path.parents or not path.is_file():
+class Uploads:
+    """Removes uploaded files from Gradio's upload folder once a submission has stored them or was refused
+    (Gradio would keep them an hour). Only files inside that folder are touched, whatever a caller named.
+
+    Gradio names an upload by its content, so two customers who upload the same file share one path: the
+    second must still be able to send it after the first's claim removed it. So for an hour (at most
+    `_REMEMBERED` paths) a removed upload that was stored is answered with the stored copy."""
+
+    _REMEMBERED = 2048
+    _FOR_SECONDS = 3600.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stored: OrderedDict[str, tuple[float, str]] = OrderedDict()  # upload path -> (when, stored file)
+
+    def resolve(self, paths: list[str]) -> list[str]:
+        """`paths` with each removed upload that was stored replaced by its stored copy."""
+        now = time.monotonic()
+        out = []
+        with self._lock:
+            for name in paths:
+                remembered = self._stored.get(name)
+                if remembered and now - remembered[0] < self._FOR_SECONDS and not Path(name).exists():
+                    name = remembered[1]
+                out.append(name)
+        return out
+
+    def discard(self, paths: list[str], stored: dict[str, str]) -> None:
+        """Remove the uploads among `paths`; `stored` maps a file's SHA-256 to where the claim keeps it."""
+        folder = Path(get_upload_folder()).resolve()
+        for name in paths:
+            try:
+                path = Path(name).resolve()
+                if folder not in path.parents or not path.is_file():
+                    continue
+                if stored:
+                    kept = stored.get(hashlib.sha256(path.read_bytes()).hexdigest())
+                    if kept:
+                        self._remember(name, kept)
+                path.unlink(missing_ok=True)
+                if path.parent != folder:
+                    os.rmdir(path.parent)  # Gradio keeps each upload in a folder of its own; only if now empty
+            except OSError:
                 continue
-            path.unlink(missing_ok=True)
-            if path.parent != folder:
-                os.rmdir(path.parent)  # Gradio keeps each upload in a folder of its own; only if now empty
-        except OSError:
-            continue
+
+    def _remember(self, name: str, kept: str) -> None:
+        with self._lock:
+            self._stored[name] = (time.monotonic(), kept)
+            self._stored.move_to_end(name)
+            while len(self._stored) > self._REMEMBERED:
+                self._stored.popitem(last=False)
 
 
 def _session(result: dict | None) -> dict:
@@ -130,6 +170,21 @@ class CustomerHandlers:
 
     def __init__(self, service):
         self.service = service
+        self.uploads = Uploads()
+
+    def _stored_files(self, result: dict | None, claim_id: str = "", token: str = "") -> dict[str, str]:
+        """SHA-256 -> stored file of the photos a successful submission kept (for `Uploads`)."""
+        if not result:
+            return {}
+        claim_id = claim_id or result.get("claim_id", "")
+        token = token or result.get("access_token", "")
+        out = {}
+        for photo in result.get("photos", []):
+            try:
+                out[photo["sha256"]] = str(self.service.customer_photo(claim_id, token, photo["sha256"]))
+            except ClaimError:
+                continue
+        return out
 
     # ---- public API --------------------------------------------------------------------------
     @user_errors
@@ -150,9 +205,10 @@ class CustomerHandlers:
         """
         progress(0.1, desc="Checking your photos and reading your message")
         key = (str(idempotency_key or "")).strip() or (str(form_key or "")).strip() or None
-        paths = _paths(photos)
+        paths = self.uploads.resolve(_paths(photos))
+        result = None
         try:
-            return self.service.submit_claim(
+            result = self.service.submit_claim(
                 _text(order_id),
                 _text(email),
                 _text(description),
@@ -160,8 +216,9 @@ class CustomerHandlers:
                 idempotency_key=key,
                 client_ip=_client_ip(request),
             )
+            return result
         finally:
-            discard_uploads(paths)
+            self.uploads.discard(paths, self._stored_files(result))
 
     @user_errors
     def claim_status(self, claim_id: str, access_token: str) -> dict:
@@ -182,23 +239,27 @@ class CustomerHandlers:
         progress=gr.Progress(),  # noqa: B008
     ) -> dict:
         progress(0.1, desc="Adding this to your claim")
-        paths = _paths(photos)
+        paths = self.uploads.resolve(_paths(photos))
+        result = None
         try:
-            return self.service.add_evidence(
+            result = self.service.add_evidence(
                 _text(claim_id).strip(),
                 _text(access_token).strip(),
                 _text(message),
                 paths,
                 client_ip=_client_ip(request),
             )
+            return result
         finally:
-            discard_uploads(paths)
+            self.uploads.discard(
+                paths, self._stored_files(result, _text(claim_id).strip(), _text(access_token).strip())
+            )
 
     # ---- private UI events -------------------------------------------------------------------
     @internal
     def preview_photos(self, files) -> str:
         """Thumbnails of what the customer picked, before anything is sent: the intake's checks and budget
-        apply (`claims.photos.preview`), at most `max_photos` are looked at, and only cheaply."""
+        apply (`ClaimService.photo_preview`), at most `max_photos` are looked at, and only cheaply."""
         try:
             paths = _paths(files)
         except PhotoRejected:
@@ -209,7 +270,7 @@ class CustomerHandlers:
         figures = []
         for p in paths[: settings.max_photos]:
             name = esc(Path(p).name)
-            thumb = preview(p, max_side=220, settings=settings)
+            thumb = self.service.photo_preview(p, max_side=220)
             inner = (
                 f'<img src="{image_data_uri(thumb)}" alt="{name}">'
                 if thumb is not None
@@ -225,10 +286,9 @@ class CustomerHandlers:
 
         def uri(sha256: str) -> str | None:
             try:
-                path = self.service.customer_photo(claim_id, access_token, sha256)
+                thumb = self.service.customer_photo_preview(claim_id, access_token, sha256, max_side=200)
             except ClaimError:
                 return None
-            thumb = preview(path, max_side=200, settings=self.service.settings)
             return image_data_uri(thumb) if thumb is not None else None
 
         return uri
@@ -348,9 +408,10 @@ class CustomerHandlers:
                     gr.skip(),
                 )
             # Filing already returns the claim's status: no second look-up.
-            paths = _paths(photos)
+            paths = self.uploads.resolve(_paths(photos))
+            filed = None
             try:
-                result = self.service.submit_claim(
+                result = filed = self.service.submit_claim(
                     _text(order_id),
                     _text(email),
                     _text(description).strip() or HUMAN_FALLBACK_DESCRIPTION,
@@ -358,7 +419,7 @@ class CustomerHandlers:
                     client_ip=_client_ip(request),
                 )
             finally:
-                discard_uploads(paths)
+                self.uploads.discard(paths, self._stored_files(filed))
             claim_id, token = result["claim_id"], result["access_token"]
         else:
             result = self.service.claim_status(claim_id, token)

@@ -11,6 +11,9 @@ Budgets (settings, docs/security.md): submissions in progress per client address
 claims per email, per order and per client address per hour, counted again inside the write transaction. The
 UI passes the caller's address (`client_ip`); Python callers pass none and are limited per email only. The
 address is kept only as a keyed hash. Photos of a claim on an order we do not know are kept reduced (`photos.reduced`).
+
+Long: filing and adding to a claim share their budget checks and the compare-and-set retry loop, which
+read best side by side; the per-address slots and the idempotency replay are a few lines each.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import secrets
 import threading
 from collections.abc import Iterator, Sequence
@@ -25,12 +29,13 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
+from PIL import Image
 from pydantic import ValidationError
 
 from claims import lifecycle
 from claims.errors import InvalidAction, InvalidInput, RateLimited
 from claims.models import ClaimRecord, ClaimSubmission, Decision, PhotoEvidence, utcnow
-from claims.photos import IncomingPhoto, PhotoSource, read_photos, reduced
+from claims.photos import IncomingPhoto, PhotoSource, preview, read_photos, reduced
 from claims.service._base import dedupe, token_hash
 from claims.service._evidence import EvidenceGathering, evidence_of, stored_of
 from claims.service._views import customer_texts, status_dict
@@ -367,6 +372,17 @@ class Intake(EvidenceGathering):
             if row["sha256"] == sha256:
                 return self.photos.path_for(row["sha256"], row["ext"])
         raise ClaimNotFound("This claim has no such photo.")
+
+    def photo_preview(self, source: PhotoSource, *, max_side: int) -> Image.Image | None:
+        """A thumbnail of an upload not sent yet, under the intake's checks and budget (`photos.preview`);
+        None when the intake would refuse it, it is too costly to preview, or decoding is busy."""
+        if not isinstance(source, (str, os.PathLike)):
+            return None
+        return preview(source, max_side=max_side, settings=self.settings)
+
+    def customer_photo_preview(self, claim_id: str, access_token: str, sha256: str, *, max_side: int):
+        """A thumbnail of one photo of this claim (and only of this claim), as `photo_preview`."""
+        return preview(self.customer_photo(claim_id, access_token, sha256), max_side=max_side, settings=self.settings)
 
     # --- internals --------------------------------------------------------------------------------
 

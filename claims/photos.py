@@ -16,8 +16,8 @@ Budgets: the pixels a submission decodes (`max_pixels_per_claim`, from the heade
 pixels decoding holds at once in the process (`DecodeBudget`, `max_decode_pixels_in_flight`). The page's
 preview (`preview`) goes through the same checks.
 
-Long: reading, checking, decoding under the budget and storing are one path a photo takes; split, the
-checks would drift apart from the decode they guard.
+This module is long because reading, checking, decoding under the pixel budget and storing are one path
+a photo takes; split, the checks would drift apart from the decode they guard.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ the functions below, and then calls `self_check(app)`: each assumption is tested
 and what no longer holds. An upgrade that moves an internal then stops the server at startup (and every test
 that builds the app) instead of quietly reopening the hole the workaround closed.
 
-Long: every workaround sits next to the check that proves it still holds, on purpose in one place.
+This module is long because every workaround sits next to the check that proves it still holds, on
+purpose in one place.
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ these plain ASGI middlewares and routes in front of the three mounted apps:
 Everything here is in process memory, guarded by locks: one server process per database (as `claimbot
 serve` runs) is the deployment this serves.
 
-Long: the four middlewares share one view of a request (scheme, client address, mount) and are
-ordered together; split apart, that shared view would be copied into each.
+This module is long because its four middlewares share one view of a request (scheme, client address,
+mount) and are ordered together; split apart, that shared view would be copied into each.
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ top layer: it may import `ui` (to serve) and everything below it; nothing import
 gradio, transformers) load only inside the commands that need them, so `claimbot --help` and the store
 commands start fast.
 
-Long: one flat list of thin commands of a few lines each; kept in one module so that it is the one place
-that shows everything `claimbot` can do.
+This module is long because it is one flat list of thin commands of a few lines each, kept in one module
+so that it is the one place that shows everything `claimbot` can do.
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ service's intake checks (size, format allow-list, pixel limits, decode budget), 
 network access (`refuse_links`), and no exception text reaches a client (`ui._errors`). Uploaded files are
 removed from Gradio's upload folder as soon as a submission has stored them or was refused.
 
-Long: one Blocks layout with its event wiring, which Gradio builds inside a single `with` block;
-the handlers themselves are small top-level methods.
+This module is long because Gradio builds one Blocks layout with its event wiring inside a single `with`
+block; the handlers themselves are small top-level methods.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ Public API (login required): `review_queue() -> list`, `review_case(claim_id) ->
 `review_decide(claim_id, action, note) -> dict`. The reviewer is whoever logged in (`request.username`).
 Photos from the store are shown as data URIs made per request, never as paths Gradio would cache.
 
-Long: one Blocks layout with its event wiring, which Gradio builds inside a single `with` block.
+This module is long because Gradio builds one Blocks layout with its event wiring inside a single `with`
+block.
 """
 
 from __future__ import annotations

@@ -15,7 +15,8 @@ Each message's side of the split is fixed by a hash of its text (about 20% test)
 for tuning. Training and evaluation read the files through `read_rows`, `parse_bool` and `parse_damage`;
 serving never imports this module.
 
-Long: the generator and the CSV reader share one label vocabulary; the sentence pools are already apart.
+This module is long because generating the corpus and reading its CSV files share one label vocabulary
+and one row format; the sentence pools already live apart, in corpus_templates.
 """
 
 from __future__ import annotations

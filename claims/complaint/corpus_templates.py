@@ -3,7 +3,8 @@
 Plain data: `corpus._complaint` and `corpus._short` draw from these at random, fill `{item}`, `{shop}`,
 `{airline}`, `{num}` and `{courier}`, then add typos and casing noise. Only the corpus generator imports this.
 
-Long: plain data, the sentence pools; cutting one table into files would only scatter it.
+This module is long because it is plain data, the sentence pools; cutting one table into files would
+only scatter it.
 """
 
 from __future__ import annotations

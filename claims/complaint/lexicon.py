@@ -5,7 +5,8 @@ the customer wrote (the review tab highlights it). The learned heads see these s
 rules that are reliable on their own (an explicit request for a person, an explicit "refund") also decide
 directly in `claims.complaint`.
 
-Long: one set of patterns per signal, kept together so each pattern sits next to its negation rule.
+This module is long because it holds one set of patterns per signal, kept together so each pattern sits
+next to its negation rule.
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ tone markers, damage words). Small logistic-regression heads (`heads`) trained o
 (`claims/complaint/data/`) combine both. Two lexical rules are trusted on their own because they are reliable:
 an explicit, non-negated request for a person, and an explicit, one-sided request for a refund or a replacement.
 
-Long: reading one message is one pipeline (lexicon, heads, rules, summary) whose order matters;
-splitting it would hide that order.
+This module is long because reading one message is one pipeline (lexicon, heads, rules, summary) whose
+order matters; splitting it would hide that order.
 """
 
 from __future__ import annotations

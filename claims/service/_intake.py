@@ -12,8 +12,8 @@ claims per email, per order and per client address per hour, counted again insid
 UI passes the caller's address (`client_ip`); Python callers pass none and are limited per email only. The
 address is kept only as a keyed hash. Photos of a claim on an order we do not know are kept reduced (`photos.reduced`).
 
-Long: filing and adding to a claim share their budget checks and the compare-and-set retry loop, which
-read best side by side; the per-address slots and the idempotency replay are a few lines each.
+This module is long because filing a claim and adding to one share their budget checks and the
+compare-and-set retry loop, which read best side by side.
 """
 
 from __future__ import annotations
@@ -180,25 +180,16 @@ class Intake(EvidenceGathering):
             }
 
             def attach_what_the_customer_sent() -> None:
-                self._attach_photos(tx, claim_id, incoming, photo_facts)
-                tx.add_message(
+                self._keep_what_was_sent(
+                    tx,
                     claim_id,
-                    actor="customer",
+                    incoming,
+                    photo_facts,
                     kind="claim",
                     text=submission.description,
-                    photos=[p.sha256 for p in incoming],
-                    at=now,
-                )
-                tx.log_event(
-                    claim_id,
-                    "customer",
-                    "submitted",
-                    at=now,
-                    detail={
-                        "order_id": submission.order_id,
-                        "photos": [p.sha256 for p in incoming],
-                        "idempotency_key": bool(key),
-                    },
+                    event="submitted",
+                    now=now,
+                    detail={"order_id": submission.order_id, "idempotency_key": bool(key)},
                 )
 
             self.apply_decision(
@@ -329,22 +320,18 @@ class Intake(EvidenceGathering):
                         label=decision.label,
                     )
                 self.photos.save_all(incoming)
-                self._attach_photos(tx, claim_id, incoming, [looked[p.sha256][1] for p in incoming], after=len(held))
-                tx.add_message(
+                self._keep_what_was_sent(
+                    tx,
                     claim_id,
-                    actor="customer",
+                    incoming,
+                    [looked[p.sha256][1] for p in incoming],
+                    after=len(held),
                     kind="more_evidence",
                     text=text,
-                    photos=[p.sha256 for p in incoming],
-                    at=now,
-                )
-                tx.log_event(
-                    claim_id,
-                    "customer",
-                    "evidence_added",
-                    at=now,
+                    event="evidence_added",
+                    now=now,
                     status=claim.status,
-                    detail={"photos": [p.sha256 for p in incoming], "message_chars": len(text)},
+                    detail={"message_chars": len(text)},
                 )
                 self.apply_decision(
                     tx,
@@ -396,28 +383,43 @@ class Intake(EvidenceGathering):
     ) -> None:
         """Keep what the customer sent while the claim was being decided, without deciding again: that
         decision stands (a reviewer's is never overwritten), and "Talk to a person" is still there."""
-        now = utcnow()
-        held = len(tx.claim_photos(claim.claim_id))
         held_shas = {row["sha256"] for row in tx.claim_photos(claim.claim_id)}
         incoming = [p for p in incoming if p.sha256 not in held_shas]
         self.photos.save_all(incoming)
-        self._attach_photos(tx, claim.claim_id, incoming, [looked[p.sha256][1] for p in incoming], after=held)
-        tx.add_message(
+        self._keep_what_was_sent(
+            tx,
             claim.claim_id,
-            actor="customer",
+            incoming,
+            [looked[p.sha256][1] for p in incoming],
+            after=len(held_shas),
             kind="more_evidence",
             text=text,
-            photos=[p.sha256 for p in incoming],
-            at=now,
-        )
-        tx.log_event(
-            claim.claim_id,
-            "customer",
-            "evidence_after_review",
-            at=now,
+            event="evidence_after_review",
+            now=utcnow(),
             status=claim.status,
-            detail={"photos": [p.sha256 for p in incoming], "message_chars": len(text)},
+            detail={"message_chars": len(text)},
         )
+
+    def _keep_what_was_sent(
+        self,
+        tx: Store,
+        claim_id: str,
+        incoming: Sequence[IncomingPhoto],
+        facts: Sequence[dict],
+        *,
+        kind: str,
+        text: str,
+        event: str,
+        now: datetime,
+        detail: dict,
+        after: int = 0,
+        status: str | None = None,
+    ) -> None:
+        """The customer's photos, their message in the thread and the audit event: what they sent, kept."""
+        shas = [p.sha256 for p in incoming]
+        self._attach_photos(tx, claim_id, incoming, facts, after=after)
+        tx.add_message(claim_id, actor="customer", kind=kind, text=text, photos=shas, at=now)
+        tx.log_event(claim_id, "customer", event, at=now, status=status, detail={"photos": shas, **detail})
 
     def _check_rate(self, reader: Store, email: str, order_id: str, client: str | None, now: datetime) -> None:
         """Refuse a new claim over the hourly limits per email, and for a caller with an address (`client`,
